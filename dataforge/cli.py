@@ -1,0 +1,171 @@
+"""The `dataforge` command: parse arguments, call the core, render what comes back.
+
+stdout carries the data (findings, converted records' summaries, rule docs); stderr carries
+diagnostics. Exit codes: 0 clean, 1 findings (or records lost in a conversion), 2 usage or I/O.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dataforge import __version__
+from dataforge.errors import DataforgeError, ExitCode
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dataforge", description="Author, validate and preview fine-tuning datasets for chat models.")
+    parser.add_argument("--version", action="version", version=f"dataforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check dataset files against their format's rules",
+                          description="Check .json/.jsonl dataset files (or directories of them).")
+    lint.add_argument("paths", nargs="+", metavar="PATH")
+    lint.add_argument("--format", help="read every record as this format (default: auto-detect)")
+    lint.add_argument("--select", type=_codes, help="only these rule codes or prefixes, comma-separated (e.g. R,T001)")
+    lint.add_argument("--ignore", type=_codes, help="skip these rule codes or prefixes")
+    lint.add_argument("--output-format", choices=("text", "json", "github", "sarif"))
+    lint.add_argument("--statistics", action="store_true", default=None, help="count findings by rule")
+    lint.add_argument("--fail-on", choices=("error", "warning"), help="lowest severity that fails (default: error)")
+    lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    lint.add_argument("--fix", action="store_true", help="apply safe fixes in place (keeps FILE.orig)")
+    lint.add_argument("--no-backup", action="store_true", help="with --fix: do not keep FILE.orig")
+    lint.add_argument("--jobs", "-j", type=int, help="processes for JSON Lines files (default: 1)")
+
+    rule = sub.add_parser("rule", help="explain a lint rule, with a bad and a good example")
+    rule.add_argument("code", nargs="?")
+    rule.add_argument("--list", action="store_true", help="list every rule")
+
+    sub.add_parser("formats", help="list the dataset formats dataforge reads and writes")
+
+    convert = sub.add_parser("convert", help="convert a dataset to another format")
+    convert.add_argument("input", metavar="IN")
+    convert.add_argument("--to", required=True, metavar="FORMAT")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT", help=".jsonl or .json")
+    convert.add_argument("--from", dest="source", default="auto", metavar="FORMAT")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a format")
+    schema.add_argument("format")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            parser.print_help()
+            return ExitCode.OK
+        return _COMMANDS[args.command](args)
+    except DataforgeError as exc:
+        print(f"dataforge: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `dataforge lint ... | head`: the reader has seen enough
+        sys.stderr.close()
+        return ExitCode.OK
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from dataforge.lint.engine import LintOptions, Linter
+    from dataforge.lint.findings import Severity
+    from dataforge.lint.reporters import REPORTERS, text
+    from dataforge.settings import lint_settings
+
+    conf = lint_settings()
+
+    def setting(name: str, default):
+        value = getattr(args, name.replace("-", "_"))
+        return value if value is not None else conf.get(name, default)
+
+    options = LintOptions(format=setting("format", "auto"), select=tuple(setting("select", [])),
+                          ignore=tuple(setting("ignore", [])), jobs=max(1, setting("jobs", 1)))
+    linter = Linter(options)
+    threshold = Severity(setting("fail-on", "error"))
+    output = setting("output-format", "text")
+    failed = False
+    fixable = []
+
+    def watched(findings):
+        nonlocal failed
+        for f in findings:
+            failed = failed or f.severity.rank >= threshold.rank
+            if f.fixable:
+                fixable.append(f)
+            yield f
+
+    findings = watched(linter.run(args.paths))
+    if output == "text":
+        text.report(findings, lambda: linter.summary, sys.stdout, statistics=bool(setting("statistics", False)))
+    else:
+        REPORTERS[output](findings, lambda: linter.summary, sys.stdout)
+    if args.fix and fixable:
+        from dataforge.lint.fix import fix_files
+
+        for file, n in fix_files(fixable, backup=not args.no_backup, format_name=options.format).items():
+            kept = "" if args.no_backup else f" (original kept as {file}.orig)"
+            print(f"fixed {n} finding{'s' * (n != 1)} in {file}{kept}", file=sys.stderr)
+    elif fixable:
+        print(f"{len(fixable)} finding{'s' * (len(fixable) != 1)} can be fixed with --fix", file=sys.stderr)
+    return ExitCode.FINDINGS if failed and not args.exit_zero else ExitCode.OK
+
+
+def _rule(args: argparse.Namespace) -> int:
+    from dataforge.lint.rules import get_rule, load_all
+
+    rules = load_all()
+    if args.list or not args.code:
+        for code, r in sorted(rules.items()):
+            print(f"{code}  {r.name:<24} {r.severity:<8} {r.summary}")
+        return ExitCode.OK
+    r = get_rule(args.code)
+    print(f"{r.code} {r.name} ({r.severity}{', fixable with --fix' if r.fixable else ''})\n")
+    print(f"{r.summary}\n\n{r.hint}\n")
+    print("Bad:\n" + _indent(r.bad) + "\nGood:\n" + _indent(r.good))
+    return ExitCode.OK
+
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}\n" for line in text.rstrip("\n").split("\n")) if text else "    (an empty file)\n"
+
+
+def _formats(args: argparse.Namespace) -> int:
+    from dataforge.formats import FORMATS
+
+    for name, fmt in FORMATS.items():
+        print(f"{name:<20} {fmt.title}")
+    return ExitCode.OK
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from dataforge.convert import convert_file
+
+    result = convert_file(args.input, args.to, args.output, args.source)
+    for note in result.notes:
+        print(f"{args.input}:{note.line}: record {note.record}: {note.message}", file=sys.stderr)
+    print(f"wrote {result.written} record(s) to {args.output} as {args.to}; "
+          f"{result.lossy} lost something, {result.skipped} not converted", file=sys.stderr)
+    return ExitCode.FINDINGS if result.notes else ExitCode.OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from dataforge.formats import get_format
+    from dataforge.schemas import schema_text
+
+    sys.stdout.write(schema_text(get_format(args.format).schema))
+    return ExitCode.OK
+
+
+_COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema}
+
+if __name__ == "__main__":
+    sys.exit(main())

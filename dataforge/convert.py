@@ -1,0 +1,93 @@
+"""Convert a dataset from one format to another, naming everything the target cannot hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from dataforge.errors import DataforgeError
+from dataforge.formats import Format, detect, get_format
+from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
+from dataforge.jsonio.parse import diagnose, parse
+from dataforge.jsonio.stream import UNPARSED, StructureError
+from dataforge.jsonio.write import atomic_writer
+from dataforge.model import Sample
+
+
+class Note(NamedTuple):
+    """Something about one record the user must hear: a loss, or why it was not converted."""
+
+    record: int
+    line: int
+    message: str
+    skipped: bool  # True: the record is not in the output at all
+
+
+@dataclass
+class ConvertResult:
+    written: int = 0
+    skipped: int = 0
+    lossy: int = 0  # records written with something left out
+    notes: list[Note] = field(default_factory=list)
+
+
+def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, Sample | None, str]]:
+    """(record index, line, Sample or None, why not) for each record of a dataset file."""
+    forced = None if source == "auto" else get_format(source)
+    try:
+        f, _, foreign = open_records(path)
+    except OSError as exc:
+        raise DataforgeError(f"{path}: cannot read ({exc.strerror})") from None
+    if foreign:
+        raise DataforgeError(f"{path}: the file is {foreign}, not UTF-8",
+                             hint="re-encode it, e.g. with iconv -t UTF-8")
+    with f:
+        try:
+            for rec in iter_records(path, f):
+                try:
+                    value = rec.value if rec.value is not UNPARSED else parse(rec.text)
+                except ValueError as exc:
+                    yield rec.index, rec.line, None, diagnose(rec.text, exc).message
+                    continue
+                fmt: Format | None = forced
+                if fmt is None and type(value) is dict:
+                    found = detect(value)
+                    fmt = found[0] if found else None
+                if fmt is None or type(value) is not dict:
+                    yield rec.index, rec.line, None, "the record matches no known format"
+                    continue
+                problems: list = []
+                sample = fmt.read(value, problems)
+                if sample is None:
+                    yield rec.index, rec.line, None, "; ".join(p.message for p in problems)
+                    continue
+                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index}), ""
+        except StructureError as exc:
+            raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
+                                 hint="`dataforge lint` shows every problem in the file") from None
+
+
+def convert_file(source_path: str | Path, target: str, out_path: str | Path, source: str = "auto") -> ConvertResult:
+    """Write every record of ``source_path`` in format ``target`` to ``out_path`` (atomically)."""
+    fmt = get_format(target)
+    source_path, out_path = Path(source_path), Path(out_path)
+    if source_path.resolve() == out_path.resolve():
+        raise DataforgeError("the output would overwrite the input", hint="write to another file")
+    result = ConvertResult()
+    with atomic_writer(out_path) as out:
+        writer = RecordWriter(out, is_json_lines(out_path))
+        for index, line, sample, why in read_samples(source_path, source):
+            if sample is None:
+                result.skipped += 1
+                result.notes.append(Note(index, line, f"not converted: {why}", True))
+                continue
+            record, losses = fmt.write(sample)
+            writer.write(record)
+            result.written += 1
+            if losses:
+                result.lossy += 1
+                result.notes.extend(Note(index, line, loss, False) for loss in losses)
+        writer.close()
+    return result

@@ -1,0 +1,108 @@
+"""Alpaca instruction data, with LLaMA-Factory's optional `system` and `history`.
+
+The user turn's canonical content is ``instruction + "\\n" + input`` (what LLaMA-Factory trains
+on); the two parts are kept in the message's ``data`` so the writer and the Alpaca prompt
+templates, which lay them out separately, get them back exactly.
+"""
+
+from __future__ import annotations
+
+from dataforge.formats.base import (
+    MISSING, WRONG_TYPE, Format, Problem, item_path, loss_flags_dropped, require_str,
+    split_system, type_name,
+)
+from dataforge.model import Message, Role, Sample
+
+
+def join_instruction(instruction: str, input_text: str) -> str:
+    return f"{instruction}\n{input_text}" if input_text else instruction
+
+
+class Alpaca(Format):
+    name = "alpaca"
+    title = "Alpaca: {instruction, input, output, system?, history?}"
+    schema = "alpaca.schema.json"
+    keys = frozenset({"instruction", "input", "output", "system", "history"})
+    alternation = "strict"
+
+    def detect(self, raw: dict) -> bool:
+        return "instruction" in raw and "output" in raw
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        extra = self.extra_keys(raw, problems)
+        messages: list[Message] = []
+        if "system" in raw:
+            messages.append(Message(Role.SYSTEM, require_str(raw, "system", "$", problems), path="$.system"))
+        history = raw.get("history")
+        if history is not None:
+            if type(history) is not list:
+                problems.append(Problem(WRONG_TYPE, "$.history",
+                                        f"history must be an array of [user, assistant] pairs, got {type_name(history)}"))
+            else:
+                messages.extend(_read_history(history, problems))
+        instruction = require_str(raw, "instruction", "$", problems)
+        input_text = require_str(raw, "input", "$", problems, optional=True)
+        output = require_str(raw, "output", "$", problems)
+        messages.append(Message(Role.USER, join_instruction(instruction, input_text),
+                                data=(instruction, input_text), path="$.instruction"))
+        messages.append(Message(Role.ASSISTANT, output, path="$.output"))
+        return Sample(tuple(messages), extra=extra)
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        system, rest, losses = split_system(sample)
+        losses += loss_flags_dropped(rest, self.name)
+        pairs: list[tuple[Message, Message]] = []
+        pending: Message | None = None
+        for m in rest:
+            if m.role == Role.USER and pending is None:
+                pending = m
+            elif m.role == Role.ASSISTANT and pending is not None:
+                pairs.append((pending, m))
+                pending = None
+            else:
+                losses.append(f"{self.name} holds user/assistant pairs only; {m.path} ({m.role}) was dropped")
+        if pending is not None:
+            losses.append(f"user turn at {pending.path} has no answer and was dropped")
+        if sample.tools is not None:
+            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
+        if sample.is_preference:
+            losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
+        record: dict = {}
+        if pairs:
+            user, reply = pairs[-1]
+            instruction, input_text = _split_user(user)
+            record = {"instruction": instruction, "input": input_text, "output": reply.content}
+        else:
+            record = {"instruction": "", "input": "", "output": ""}
+        if system is not None:
+            record["system"] = system
+        if len(pairs) > 1:
+            record["history"] = [[u.content, a.content] for u, a in pairs[:-1]]
+        if sample.extra:
+            record.update(sample.extra)
+        return record, losses
+
+
+def _read_history(history: list, problems: list[Problem]) -> list[Message]:
+    messages = []
+    for i, pair in enumerate(history):
+        path = item_path("$.history", i)
+        if type(pair) is not list or len(pair) != 2:
+            problems.append(Problem(WRONG_TYPE, path, "each history entry must be a [user, assistant] pair"))
+            continue
+        for j, (role, text) in enumerate(zip((Role.USER, Role.ASSISTANT), pair)):
+            if type(text) is not str:
+                problems.append(Problem(MISSING if text is None else WRONG_TYPE, item_path(path, j),
+                                        f"history text must be a string, got {type_name(text)}"))
+                text = ""
+            messages.append(Message(role, text, path=item_path(path, j)))
+    return messages
+
+
+def _split_user(user: Message) -> tuple[str, str]:
+    if isinstance(user.data, tuple) and join_instruction(*user.data) == user.content:
+        return user.data
+    return user.content, ""
+
+
+FORMAT = Alpaca()

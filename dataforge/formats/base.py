@@ -1,0 +1,170 @@
+"""The contract of a format adapter, and the helpers adapters share to report what they meet.
+
+An adapter reads one raw record (already parsed JSON) into a Sample and writes a Sample back.
+While reading it reports shape problems as ``Problem`` values carrying lint rule codes: the S
+codes for the record's shape, T codes for tool payloads a format stores in its own way. lint owns
+those rules' severity and documentation; adapters only say what they saw and where.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import orjson
+
+from dataforge.model import Message, Sample, jsonpath
+
+# The codes adapters may report (lint/rules/shape.py and tools.py document them).
+MISSING = "S004"
+WRONG_TYPE = "S005"
+UNKNOWN_KEY = "S006"
+BAD_TOOLS = "T001"
+ARGUMENTS_NOT_OBJECT = "T004"
+ARGUMENTS_NOT_STRING = "T007"
+
+
+class Problem(NamedTuple):
+    code: str
+    path: str
+    message: str
+
+
+_TYPE_NAMES = {str: "a string", list: "an array", dict: "an object", bool: "a boolean",
+               int: "a number", float: "a number", type(None): "null"}
+
+
+def type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+@lru_cache(maxsize=4096)
+def item_path(parent: str, index: int) -> str:
+    """JSONPaths of array items, cached: the same few hundred are built for every record."""
+    return f"{parent}[{index}]"
+
+
+class Format:
+    """One on-disk layout. Subclasses set the class attributes and implement the three methods."""
+
+    name: str  # what users type after --format / --to
+    title: str  # one line for `dataforge formats`
+    schema: str  # file name under schemas/
+    #: top-level keys the format defines; others are kept in Sample.extra and reported as unknown
+    keys: frozenset[str]
+    #: "strict": replies and prompts must alternate (LLaMA-Factory); "loose": only repeats are odd
+    alternation: str = "loose"
+    #: a role spelt in another format's vocabulary -> this format's spelling (fixed by --fix)
+    role_aliases: dict[str, str] = {}
+    #: the key that holds the role, and the array that holds the messages (for fixes and paths)
+    role_key: str = "role"
+    messages_key: str = ""
+
+    def detect(self, raw: dict) -> bool:
+        """Cheap test whether a record looks like this format (key names only, no validation)."""
+        raise NotImplementedError
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        """Build the Sample, appending any shape problem; None when nothing usable remains."""
+        raise NotImplementedError
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        """The record for ``sample``, and a sentence for each part this format cannot hold."""
+        raise NotImplementedError
+
+    # Helpers for subclasses -------------------------------------------------------------------
+
+    def extra_keys(self, raw: dict, problems: list[Problem]) -> dict | None:
+        """Top-level keys the format does not define: kept, and reported once each."""
+        if raw.keys() <= self.keys:
+            return None
+        extra = {k: v for k, v in raw.items() if k not in self.keys}
+        for key in extra:
+            problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),
+                                    f"unknown key {key!r} for format {self.name}"))
+        return extra
+
+
+def require_str(obj: dict, key: str, path: str, problems: list[Problem],
+                optional: bool = False) -> str:
+    """The string at ``obj[key]``, or "" after reporting it missing or of the wrong type."""
+    value = obj.get(key)
+    if type(value) is str:
+        return value
+    if value is None:
+        if key not in obj and not optional:
+            problems.append(Problem(MISSING, jsonpath(path, key), f"missing required field {key!r}"))
+        elif key in obj:
+            problems.append(Problem(WRONG_TYPE, jsonpath(path, key),
+                                    f"{key!r} must be a string, got null"))
+        return ""
+    problems.append(Problem(WRONG_TYPE, jsonpath(path, key),
+                            f"{key!r} must be a string, got {type_name(value)}"))
+    return ""
+
+
+def require_list(obj: dict, key: str, path: str, problems: list[Problem]) -> list | None:
+    value = obj.get(key)
+    if type(value) is list:
+        return value
+    if key not in obj:
+        problems.append(Problem(MISSING, jsonpath(path, key), f"missing required field {key!r}"))
+    else:
+        problems.append(Problem(WRONG_TYPE, jsonpath(path, key),
+                                f"{key!r} must be an array, got {type_name(value)}"))
+    return None
+
+
+def unknown_keys(obj: dict, allowed: frozenset[str], path: str, problems: list[Problem]) -> None:
+    if obj.keys() <= allowed:
+        return
+    for key in obj:
+        if key not in allowed:
+            problems.append(Problem(UNKNOWN_KEY, jsonpath(path, key), f"unknown key {key!r}"))
+
+
+def not_an_object(value: Any, path: str, problems: list[Problem]) -> None:
+    problems.append(Problem(WRONG_TYPE, path, f"expected an object, got {type_name(value)}"))
+
+
+def parse_json_string(text: str) -> tuple[bool, Any]:
+    """(True, value) when ``text`` holds JSON; formats store tools and arguments that way."""
+    try:
+        return True, orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False, None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text that keeps non-ASCII characters readable, as the formats' authors do."""
+    return orjson.dumps(value).decode()
+
+
+def observation_text(payload: Any) -> str:
+    """Observations that are not strings are shown as JSON (FORMATS.md section 1)."""
+    return payload if type(payload) is str else dumps(payload)
+
+
+def split_system(sample: Sample) -> tuple[str | None, list[Message], list[str]]:
+    """A leading system message apart from the rest, for formats that store it in its own field.
+
+    A system message anywhere else cannot be held by such a format: that is reported.
+    """
+    messages = list(sample.messages)
+    system = None
+    losses: list[str] = []
+    if messages and messages[0].role == "system":
+        system = messages.pop(0).content
+    rest = []
+    for m in messages:
+        if m.role == "system":
+            losses.append(f"system message at {m.path} is not at the start and was dropped")
+        else:
+            rest.append(m)
+    return system, rest, losses
+
+
+def loss_flags_dropped(messages: list[Message] | tuple[Message, ...], fmt: str) -> list[str]:
+    """Formats without per-message loss flags can hold a flag only when it equals the default."""
+    return [f"{fmt} has no per-message loss flag; {m.path} ({m.role}) had loss={m.loss!r}"
+            for m in messages if m.loss is not None and m.loss != m._replace(loss=None).trained]

@@ -1,0 +1,133 @@
+"""ChatGLM3 multi-turn conversations: roles, optional tools, `tool` messages, `loss` flags.
+
+A `tool` message holds both the call and its result; it becomes two canonical messages (a tool
+call, then an observation) that share the message's JSONPath, and the writer joins them again.
+"""
+
+from __future__ import annotations
+
+from dataforge.formats.base import (
+    ARGUMENTS_NOT_OBJECT, MISSING, WRONG_TYPE, Format, Problem, item_path, not_an_object,
+    observation_text, require_list, require_str, type_name, unknown_keys,
+)
+from dataforge.model import Message, Role, Sample, item_paths
+
+_TEXT_KEYS = frozenset({"role", "content", "loss"})
+_TOOL_KEYS = frozenset({"role", "name", "parameters", "observation", "loss"})
+_PATHS = item_paths("$.conversations")
+
+
+class ChatGLM3(Format):
+    name = "chatglm3"
+    title = "ChatGLM3 conversations: {tools?, conversations: [{role, content, loss?}]}"
+    schema = "chatglm3.schema.json"
+    keys = frozenset({"conversations", "tools"})
+    role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant",
+                    "function_call": "tool", "observation": "tool"}
+    messages_key = "conversations"
+
+    def detect(self, raw: dict) -> bool:
+        conv = raw.get("conversations")
+        return type(conv) is list and (not conv or (type(conv[0]) is dict and "role" in conv[0]))
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        extra = self.extra_keys(raw, problems)
+        conv = require_list(raw, "conversations", "$", problems)
+        if conv is None:
+            return None
+        messages: list[Message] = []
+        append = messages.append
+        for i, m in enumerate(conv):
+            path = _PATHS[i] if i < 64 else item_path("$.conversations", i)
+            # The common case, a well-formed text message, in as few operations as possible.
+            if type(m) is dict and m.keys() <= _TEXT_KEYS:
+                role, content = m.get("role"), m.get("content")
+                if type(content) is str and type(role) is str and role != "tool":
+                    append(Message(role, content, m.get("loss"), None, None, None, path))
+                    continue
+            messages.extend(_read_other(m, path, problems))
+        return Sample(tuple(messages), raw.get("tools"), extra=extra)
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        losses: list[str] = []
+        conv: list[dict] = []
+        pending_call: Message | None = None
+        for m in sample.messages:
+            if pending_call is not None and m.role != Role.OBSERVATION:
+                losses.append(f"tool call at {pending_call.path} has no observation; written without one")
+                conv.append(_tool_message(pending_call, None))
+                pending_call = None
+            if m.role == Role.TOOL_CALL:
+                pending_call = m
+            elif m.role == Role.OBSERVATION:
+                if pending_call is None:
+                    losses.append(f"observation at {m.path} follows no tool call and was dropped")
+                    continue
+                conv.append(_tool_message(pending_call, m))
+                pending_call = None
+            else:
+                msg = {"role": m.role, "content": m.content}
+                if m.loss is not None:
+                    msg["loss"] = m.loss
+                conv.append(msg)
+        if pending_call is not None:
+            losses.append(f"tool call at {pending_call.path} has no observation; written without one")
+            conv.append(_tool_message(pending_call, None))
+        if sample.is_preference:
+            losses.append("chatglm3 holds no chosen/rejected pair; only the prompt was written")
+        record: dict = {}
+        if sample.tools is not None:
+            record["tools"] = sample.tools
+        record["conversations"] = conv
+        if sample.extra:
+            record.update(sample.extra)
+        return record, losses
+
+
+def _read_other(m: object, path: str, problems: list[Problem]) -> list[Message]:
+    """Tool messages, and text messages with something to report."""
+    if type(m) is not dict:
+        not_an_object(m, path, problems)
+        return []
+    role = m.get("role")
+    if role == "tool":
+        return _read_tool(m, path, problems)
+    unknown_keys(m, _TEXT_KEYS, path, problems)
+    if type(role) is not str:
+        problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
+                                "message has no role" if role is None else
+                                f"role must be a string, got {type_name(role)}"))
+        return []
+    return [Message(role, require_str(m, "content", path, problems), m.get("loss"), path=path)]
+
+
+def _read_tool(m: dict, path: str, problems: list[Problem]) -> list[Message]:
+    """A `tool` message: its call (trained by default) and its observation (never trained)."""
+    unknown_keys(m, _TOOL_KEYS, path, problems)
+    name = m.get("name")
+    if name is not None and type(name) is not str:
+        problems.append(Problem(WRONG_TYPE, path + ".name", f"name must be a string, got {type_name(name)}"))
+        name = None
+    arguments = m.get("parameters")
+    if "parameters" in m and type(arguments) is not dict:
+        problems.append(Problem(ARGUMENTS_NOT_OBJECT, path + ".parameters",
+                                f"parameters must be an object, got {type_name(arguments)}"))
+    call = Message(Role.TOOL_CALL, "", m.get("loss"), name, arguments, path=path)
+    if "observation" not in m:
+        return [call]  # the tools rules report the missing observation
+    payload = m["observation"]
+    text = observation_text(payload)
+    return [call, Message(Role.OBSERVATION, text, None, name,
+                          data=None if type(payload) is str else payload, path=path)]
+
+
+def _tool_message(call: Message, observation: Message | None) -> dict:
+    msg: dict = {"role": "tool", "name": call.name, "parameters": call.arguments}
+    if observation is not None:
+        msg["observation"] = observation.data if observation.data is not None else observation.content
+    if call.loss is not None:
+        msg["loss"] = call.loss
+    return msg
+
+
+FORMAT = ChatGLM3()

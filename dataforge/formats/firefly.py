@@ -1,0 +1,70 @@
+"""Firefly multi-turn data: {conversation: [{human, assistant}, ...]}."""
+
+from __future__ import annotations
+
+from dataforge.formats.base import (
+    Format, Problem, item_path, loss_flags_dropped, not_an_object, require_list, require_str,
+    split_system, unknown_keys,
+)
+from dataforge.model import Message, Role, Sample
+
+_TURN_KEYS = frozenset({"human", "assistant"})
+
+
+class Firefly(Format):
+    name = "firefly"
+    title = "Firefly: {conversation: [{human, assistant}]}"
+    schema = "firefly.schema.json"
+    # Firefly's published sets carry these bookkeeping keys next to the conversation.
+    keys = frozenset({"conversation", "conversation_id", "category", "dataset"})
+    alternation = "strict"
+    messages_key = "conversation"
+
+    def detect(self, raw: dict) -> bool:
+        return type(raw.get("conversation")) is list
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        extra = self.extra_keys(raw, problems)
+        turns = require_list(raw, "conversation", "$", problems)
+        if turns is None:
+            return None
+        messages: list[Message] = []
+        for i, turn in enumerate(turns):
+            path = item_path("$.conversation", i)
+            if type(turn) is not dict:
+                not_an_object(turn, path, problems)
+                continue
+            unknown_keys(turn, _TURN_KEYS, path, problems)
+            messages.append(Message(Role.USER, require_str(turn, "human", path, problems), path=path + ".human"))
+            messages.append(Message(Role.ASSISTANT, require_str(turn, "assistant", path, problems),
+                                    path=path + ".assistant"))
+        known = {k: raw[k] for k in ("conversation_id", "category", "dataset") if k in raw}
+        return Sample(tuple(messages), extra={**known, **(extra or {})} or None)
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        system, rest, losses = split_system(sample)
+        if system is not None:
+            losses.append(f"{self.name} holds no system message; it was dropped")
+        losses += loss_flags_dropped(rest, self.name)
+        turns, pending = [], None
+        for m in rest:
+            if m.role == Role.USER and pending is None:
+                pending = m
+            elif m.role == Role.ASSISTANT and pending is not None:
+                turns.append({"human": pending.content, "assistant": m.content})
+                pending = None
+            else:
+                losses.append(f"{self.name} holds human/assistant pairs only; {m.path} ({m.role}) was dropped")
+        if pending is not None:
+            losses.append(f"user turn at {pending.path} has no answer and was dropped")
+        if sample.tools is not None:
+            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
+        if sample.is_preference:
+            losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
+        record: dict = {"conversation": turns}
+        if sample.extra:
+            record.update(sample.extra)
+        return record, losses
+
+
+FORMAT = Firefly()

@@ -1,0 +1,171 @@
+"""OpenAI chat messages: {messages: [{role, content, tool_calls?, tool_call_id?, weight?}], tools?}.
+
+Seed 001 calls this ShareGPT too. An assistant message's `tool_calls` become one canonical tool
+call each; OpenAI's fine-tuning `weight` (0 or 1 on assistant messages) is the `loss` flag. Call
+ids are not kept: the writer numbers calls `call_0`, `call_1`, ... and points observations at them.
+"""
+
+from __future__ import annotations
+
+from dataforge.formats.base import (
+    ARGUMENTS_NOT_OBJECT, ARGUMENTS_NOT_STRING, MISSING, WRONG_TYPE, Format, Problem, dumps,
+    item_path, not_an_object, parse_json_string, require_list, type_name, unknown_keys,
+)
+from dataforge.model import Message, Role, Sample
+
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "weight"})
+_ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER,
+          "assistant": Role.ASSISTANT, "tool": Role.OBSERVATION}
+
+
+class OpenAIMessages(Format):
+    name = "openai"
+    title = "OpenAI chat messages: {messages: [{role, content, tool_calls?}], tools?}"
+    schema = "openai.schema.json"
+    keys = frozenset({"messages", "tools", "parallel_tool_calls"})
+    role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant", "observation": "tool"}
+    messages_key = "messages"
+
+    def detect(self, raw: dict) -> bool:
+        return type(raw.get("messages")) is list
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        extra = self.extra_keys(raw, problems)
+        items = require_list(raw, "messages", "$", problems)
+        if items is None:
+            return None
+        messages: list[Message] = []
+        call_names: dict[str, str] = {}
+        for i, m in enumerate(items):
+            path = item_path("$.messages", i)
+            if type(m) is not dict:
+                not_an_object(m, path, problems)
+                continue
+            unknown_keys(m, _MESSAGE_KEYS, path, problems)
+            role = m.get("role")
+            if type(role) is not str:
+                problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
+                                        "message has no role" if role is None else
+                                        f"role must be a string, got {type_name(role)}"))
+                continue
+            role = _ROLES.get(role, role)
+            content = _read_content(m, path, problems, nullable=role == Role.ASSISTANT and "tool_calls" in m)
+            loss = _read_weight(m, path, problems)
+            if role == Role.OBSERVATION:
+                name = m.get("name") or call_names.get(m.get("tool_call_id"))
+                messages.append(Message(role, content, None, name, path=path))
+                continue
+            if role != Role.ASSISTANT or content or "tool_calls" not in m:
+                messages.append(Message(role, content, loss, path=path))
+            if role == Role.ASSISTANT and "tool_calls" in m:
+                messages.extend(_read_tool_calls(m["tool_calls"], path, loss, call_names, problems))
+        return Sample(tuple(messages), raw.get("tools"), extra=extra)
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        losses: list[str] = []
+        out: list[dict] = []
+        call_ids: list[tuple[str | None, str]] = []  # (tool name, id) of calls awaiting a result
+        n_calls = 0
+        for m in sample.messages:
+            if m.role == Role.TOOL_CALL:
+                call_id = f"call_{n_calls}"
+                n_calls += 1
+                call_ids.append((m.name, call_id))
+                arguments = m.arguments if type(m.arguments) is str else dumps(m.arguments)
+                call = {"id": call_id, "type": "function", "function": {"name": m.name, "arguments": arguments}}
+                last = out[-1] if out else None
+                if last is not None and last["role"] == "assistant" and (
+                        "tool_calls" in last or m.loss is None):
+                    last.setdefault("tool_calls", []).append(call)
+                else:
+                    out.append({"role": "assistant", "content": None, "tool_calls": [call]})
+                    if m.loss is not None:
+                        out[-1]["weight"] = int(bool(m.loss))
+            elif m.role == Role.OBSERVATION:
+                index = next((k for k, (name, _) in enumerate(call_ids) if name == m.name), 0)
+                if not call_ids:
+                    losses.append(f"observation at {m.path} follows no tool call; written without an id")
+                    out.append({"role": "tool", "content": m.content})
+                    continue
+                _, call_id = call_ids.pop(index)
+                out.append({"role": "tool", "tool_call_id": call_id, "content": m.content})
+            else:
+                msg: dict = {"role": m.role, "content": m.content}
+                if m.loss is not None:
+                    if m.role == Role.ASSISTANT:
+                        msg["weight"] = int(bool(m.loss))
+                    elif m.loss is not False:
+                        losses.append(f"openai has weights on assistant messages only; {m.path} had loss={m.loss!r}")
+                out.append(msg)
+        if sample.is_preference:
+            losses.append("openai holds no chosen/rejected pair; only the prompt was written")
+        record: dict = {"messages": out}
+        if sample.tools is not None:
+            record["tools"] = sample.tools
+        if sample.extra:
+            record.update(sample.extra)
+        return record, losses
+
+
+def _read_content(m: dict, path: str, problems: list[Problem], nullable: bool) -> str:
+    content = m.get("content")
+    if type(content) is str:
+        return content
+    if content is None:
+        if not nullable:
+            problems.append(Problem(MISSING if "content" not in m else WRONG_TYPE, path + ".content",
+                                    "message has no content" if "content" not in m else "content is null"))
+        return ""
+    if type(content) is list:  # content parts: only text parts carry training text
+        texts = []
+        for k, part in enumerate(content):
+            if type(part) is dict and part.get("type") == "text" and type(part.get("text")) is str:
+                texts.append(part["text"])
+            else:
+                problems.append(Problem(WRONG_TYPE, item_path(path + ".content", k),
+                                        "only text content parts can be trained on"))
+        return "".join(texts)
+    problems.append(Problem(WRONG_TYPE, path + ".content", f"content must be a string, got {type_name(content)}"))
+    return ""
+
+
+def _read_weight(m: dict, path: str, problems: list[Problem]):
+    if "weight" not in m:
+        return None
+    weight = m["weight"]
+    # 0 and 1 are the documented values; anything else is passed on as found so that the loss
+    # rules report it with the same code as a non-boolean `loss` elsewhere.
+    return bool(weight) if type(weight) is int and weight in (0, 1) else weight
+
+
+def _read_tool_calls(calls: object, path: str, loss, call_names: dict, problems: list[Problem]) -> list[Message]:
+    if type(calls) is not list:
+        problems.append(Problem(WRONG_TYPE, path + ".tool_calls", f"tool_calls must be an array, got {type_name(calls)}"))
+        return []
+    out = []
+    for k, call in enumerate(calls):
+        cpath = item_path(path + ".tool_calls", k)
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is not dict:
+            problems.append(Problem(MISSING if function is None else WRONG_TYPE, cpath + ".function",
+                                    "tool call has no function object"))
+            continue
+        name = function.get("name") if type(function.get("name")) is str else None
+        arguments = function.get("arguments")
+        if type(arguments) is str:
+            ok, parsed = parse_json_string(arguments)
+            if ok and type(parsed) is dict:
+                arguments = parsed
+            else:
+                problems.append(Problem(ARGUMENTS_NOT_OBJECT, cpath + ".function.arguments",
+                                        "arguments must be a JSON string holding an object"))
+        elif arguments is not None:
+            problems.append(Problem(ARGUMENTS_NOT_STRING, cpath + ".function.arguments",
+                                    f"arguments must be a JSON string, got {type_name(arguments)}"))
+        if name is not None and type(call.get("id")) is str:
+            call_names[call["id"]] = name
+        out.append(Message(Role.TOOL_CALL, "", loss, name, arguments, path=cpath))
+    return out
+
+
+FORMAT = OpenAIMessages()

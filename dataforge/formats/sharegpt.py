@@ -1,0 +1,157 @@
+"""ShareGPT in LLaMA-Factory's layout: {conversations: [{from, value}], system?, tools?}.
+
+`function_call` values and `tools` are JSON *strings* in this layout. The preference variant
+adds `chosen` and `rejected` replies after a prompt conversation that ends with the user.
+"""
+
+from __future__ import annotations
+
+from dataforge.formats.base import (
+    ARGUMENTS_NOT_STRING, BAD_TOOLS, MISSING, WRONG_TYPE, Format, Problem, dumps, item_path,
+    loss_flags_dropped, not_an_object, parse_json_string, require_list, require_str,
+    split_system, type_name, unknown_keys,
+)
+from dataforge.model import Message, Role, Sample
+
+_MESSAGE_KEYS = frozenset({"from", "value"})
+_ROLES = {"human": Role.USER, "gpt": Role.ASSISTANT, "system": Role.SYSTEM,
+          "function_call": Role.TOOL_CALL, "observation": Role.OBSERVATION}
+_TAGS = {role: tag for tag, role in _ROLES.items()}
+
+
+class ShareGPT(Format):
+    name = "sharegpt"
+    title = "ShareGPT (LLaMA-Factory): {conversations: [{from, value}], system?, tools?}"
+    schema = "sharegpt.schema.json"
+    keys = frozenset({"conversations", "system", "tools"})
+    alternation = "strict"
+    role_aliases = {"user": "human", "assistant": "gpt", "bot": "gpt", "tool": "observation",
+                    "function": "function_call", "tool_call": "function_call"}
+    role_key = "from"
+    messages_key = "conversations"
+
+    def detect(self, raw: dict) -> bool:
+        conv = raw.get("conversations")
+        return (type(conv) is list and bool(conv) and type(conv[0]) is dict and "from" in conv[0]
+                and "chosen" not in raw and "rejected" not in raw)
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        extra = self.extra_keys(raw, problems)
+        messages: list[Message] = []
+        if "system" in raw:
+            messages.append(Message(Role.SYSTEM, require_str(raw, "system", "$", problems), path="$.system"))
+        conv = require_list(raw, "conversations", "$", problems)
+        if conv is None:
+            return None
+        for i, m in enumerate(conv):
+            message = _read_message(m, item_path("$.conversations", i), problems)
+            if message is not None:
+                messages.append(message)
+        return Sample(tuple(messages), _read_tools(raw, problems), extra=extra)
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        system, rest, losses = split_system(sample)
+        losses += loss_flags_dropped(rest, self.name)
+        record: dict = {"conversations": [_write_message(m) for m in rest]}
+        if system is not None:
+            record["system"] = system
+        if sample.tools is not None:
+            record["tools"] = sample.tools if type(sample.tools) is str else dumps(sample.tools)
+        if sample.is_preference:
+            losses.append(f"{self.name} holds no chosen/rejected pair; use sharegpt-preference")
+        if sample.extra:
+            record.update(sample.extra)
+        return record, losses
+
+
+class ShareGPTPreference(ShareGPT):
+    name = "sharegpt-preference"
+    title = "ShareGPT preference: {conversations, chosen: {from, value}, rejected: {from, value}}"
+    schema = "sharegpt-preference.schema.json"
+    keys = frozenset({"conversations", "system", "tools", "chosen", "rejected"})
+
+    def detect(self, raw: dict) -> bool:
+        conv = raw.get("conversations")
+        return (type(conv) is list and ("chosen" in raw or "rejected" in raw)
+                and (not conv or (type(conv[0]) is dict and "from" in conv[0])))
+
+    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        sample = super().read(raw, problems)
+        if sample is None:
+            return None
+        replies = [_read_message(raw[k], f"$.{k}", problems) if k in raw else None
+                   for k in ("chosen", "rejected")]
+        return sample._replace(chosen=replies[0], rejected=replies[1])
+
+    def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        record, losses = super().write(sample._replace(chosen=None, rejected=None))
+        for key in ("chosen", "rejected"):
+            reply = getattr(sample, key)
+            if reply is None:
+                losses.append(f"sample has no {key} reply")
+            else:
+                record[key] = _write_message(reply)
+        return record, losses
+
+
+def _read_message(m: object, path: str, problems: list[Problem]) -> Message | None:
+    if type(m) is not dict:
+        not_an_object(m, path, problems)
+        return None
+    unknown_keys(m, _MESSAGE_KEYS, path, problems)
+    tag = m.get("from")
+    if type(tag) is not str:
+        problems.append(Problem(MISSING if tag is None else WRONG_TYPE, path + ".from",
+                                "message has no 'from'" if tag is None else
+                                f"'from' must be a string, got {type_name(tag)}"))
+        return None
+    role = _ROLES.get(tag, tag)
+    if role is Role.TOOL_CALL:
+        return _read_function_call(m, path, problems)
+    return Message(role, require_str(m, "value", path, problems), path=path)
+
+
+def _read_function_call(m: dict, path: str, problems: list[Problem]) -> Message:
+    """A function_call's value is a JSON string {"name": ..., "arguments": {...}}."""
+    value = m.get("value")
+    if type(value) is dict:
+        problems.append(Problem(ARGUMENTS_NOT_STRING, path + ".value",
+                                "function_call value must be a JSON string, got an object"))
+        call = value
+    elif type(value) is str:
+        ok, call = parse_json_string(value)
+        if not ok or type(call) is not dict:
+            problems.append(Problem(BAD_TOOLS, path + ".value",
+                                    "function_call value is not a JSON object {\"name\", \"arguments\"}"))
+            return Message(Role.TOOL_CALL, value, path=path)
+    else:
+        require_str(m, "value", path, problems)
+        return Message(Role.TOOL_CALL, "", path=path)
+    name = call.get("name")
+    return Message(Role.TOOL_CALL, "", None, name if type(name) is str else None,
+                   call.get("arguments"), path=path)
+
+
+def _read_tools(raw: dict, problems: list[Problem]):
+    if "tools" not in raw:
+        return None
+    tools = raw["tools"]
+    if type(tools) is str:
+        ok, parsed = parse_json_string(tools)
+        if not ok:
+            problems.append(Problem(BAD_TOOLS, "$.tools", "tools is not valid JSON"))
+            return None
+        return parsed
+    problems.append(Problem(WRONG_TYPE, "$.tools",
+                            f"tools must be a JSON string in this format, got {type_name(tools)}"))
+    return tools
+
+
+def _write_message(m: Message) -> dict:
+    if m.role == Role.TOOL_CALL:
+        return {"from": "function_call", "value": dumps({"name": m.name, "arguments": m.arguments})}
+    return {"from": _TAGS.get(m.role, m.role), "value": m.content}
+
+
+FORMAT = ShareGPT()
+PREFERENCE = ShareGPTPreference()

@@ -1,0 +1,1 @@
+"""Reading and writing dataset files: streaming records with their positions, atomic writes."""

@@ -1,0 +1,91 @@
+"""Strict JSON parsing of one record, and a precise diagnosis when it fails.
+
+jiter is strict where the formats' consumers are (no NaN, no duplicate keys) and fast enough for
+the lint budget; the slow diagnosis only runs on records that already failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NamedTuple
+
+import jiter
+
+_POSITION = re.compile(r" at line (\d+) column (\d+)$")
+MAX_DEPTH = 200  # jiter's own recursion limit; deeper input is refused, never a crash
+
+
+def parse(text: bytes) -> Any:
+    """Parse one record; raises ValueError (with jiter's "at line L column C") on anything off."""
+    return jiter.from_json(text, catch_duplicate_keys=True, allow_inf_nan=False, cache_mode="none")
+
+
+class Diagnosis(NamedTuple):
+    code: str  # an E rule code
+    message: str
+    line: int  # 1-based, relative to the record's first line
+    column: int  # 1-based
+
+
+# jiter's terse reasons, in words a dataset author recognises
+_REASONS = {
+    "expected ident": "expected a value (a string, number, object, array, true, false or null)",
+    "expected value": "expected a value (a string, number, object, array, true, false or null)",
+    "trailing characters": "more data after the end of the record (two records on one line?)",
+    "trailing comma": "a comma before a closing bracket",
+}
+
+
+def diagnose(text: bytes, error: ValueError) -> Diagnosis:
+    """Say why ``text`` did not parse, in the user's terms, with the position inside the record."""
+    line, column = 1, 1
+    found = _POSITION.search(str(error))
+    reason = _POSITION.sub("", str(error))
+    if found:
+        line, column = int(found.group(1)), max(int(found.group(2)), 1)
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _position_of(text, exc.start)
+        hint = ""
+        for encoding in ("gbk", "utf-16"):
+            try:
+                text.decode(encoding)
+                hint = f"; it decodes as {encoding.upper()}"
+                break
+            except UnicodeDecodeError:
+                continue
+        return Diagnosis("E002", f"not valid UTF-8 (byte 0x{text[exc.start]:02x}){hint}", line, column)
+    if "\x00" in decoded:
+        line, column = _position_of(text, text.index(b"\x00"))
+        return Diagnosis("E004", "NUL byte in the data", line, column)
+    if reason.startswith("Detected duplicate key"):
+        return Diagnosis("E006", reason.replace("Detected duplicate key", "duplicate key"), line, column)
+    if reason == "recursion limit exceeded":
+        return Diagnosis("E001", f"nested deeper than {MAX_DEPTH} levels", line, column)
+    constant = _non_finite(decoded)
+    if constant is not None:
+        return Diagnosis("E005", f"{constant} is not valid JSON (write null or a string)", line, column)
+    return Diagnosis("E001", f"invalid JSON: {_REASONS.get(reason, reason)}", line, column)
+
+
+def _non_finite(decoded: str) -> str | None:
+    """The NaN/Infinity literal that made strict parsing fail, if that was the only problem."""
+    seen: list[str] = []
+
+    def note(name: str) -> float:
+        seen.append(name)
+        return 0.0
+
+    try:
+        json.loads(decoded, parse_constant=note)
+    except (ValueError, RecursionError):
+        return None
+    return seen[0] if seen else None
+
+
+def _position_of(text: bytes, offset: int) -> tuple[int, int]:
+    line = text.count(b"\n", 0, offset) + 1
+    start = text.rfind(b"\n", 0, offset) + 1
+    return line, offset - start + 1

@@ -1,0 +1,1 @@
+"""Dataset linting: rules that judge records, an engine that streams files through them."""

@@ -1,0 +1,341 @@
+"""Stream dataset files through the rules, in bounded memory, one core or several.
+
+Per record: parse (strictly), find the format, read it into a Sample (the adapter reports shape
+problems), run each rule family once over the Sample, and keep an 8-byte digest for the dataset
+rules, which run after the last file. Findings are yielded as each batch is done, so reporters
+can print them while a multi-GB file is still being read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import orjson
+
+from dataforge.errors import DataforgeError
+from dataforge.formats import FORMATS, Format, Problem, detect, get_format
+from dataforge.jsonio.locate import locate
+from dataforge.jsonio.parse import diagnose, parse
+from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, iter_records, open_records
+from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError
+from dataforge.lint.findings import Finding, Location, Severity
+from dataforge.lint.rules import RULES, load_all
+from dataforge.lint.rules import loss, preference, roles, tools
+
+SAMPLE_CHECKS = (roles.check, tools.check, loss.check, preference.check)
+DATASET_SUFFIXES = (".json", *LINE_SUFFIXES)
+BATCH = 2000  # records handed to a worker at a time
+_SHAPE_ERRORS = frozenset({"S004", "S005"})
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    format: str = "auto"
+    select: tuple[str, ...] = ()  # code prefixes to report; empty means every rule
+    ignore: tuple[str, ...] = ()
+    jobs: int = 1
+
+    def enabled_codes(self) -> frozenset[str]:
+        codes = load_all()
+        for prefix in (*self.select, *self.ignore):
+            if not any(code.startswith(prefix.upper()) for code in codes):
+                raise DataforgeError(f"no rule code starts with {prefix!r}",
+                                     hint="`dataforge rule --list` shows every rule")
+        chosen = [c for c in codes if not self.select or c.startswith(tuple(p.upper() for p in self.select))]
+        return frozenset(c for c in chosen if not c.startswith(tuple(p.upper() for p in self.ignore)))
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    records: int = 0
+    bytes: int = 0
+    formats: Counter = field(default_factory=Counter)
+    findings: Counter = field(default_factory=Counter)  # by code
+    severities: Counter = field(default_factory=Counter)
+
+
+def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The files to lint: given files as they are, directories searched for .json/.jsonl."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in DATASET_SUFFIXES and p.is_file())
+            if not found:
+                raise DataforgeError(f"{path}: no .json or .jsonl files in this directory")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            raise DataforgeError(f"{path}: not a regular file")
+        else:
+            raise DataforgeError(f"{path}: no such file or directory")
+    return files
+
+
+class _Digests:
+    """Record digests of one file, 16 bytes a record: what the dataset rules need afterwards."""
+
+    def __init__(self) -> None:
+        self.digests = array("Q")
+        self.lines = array("I")
+        self.columns = array("I")
+
+
+class BatchResult(NamedTuple):
+    records: int
+    findings: list[Finding]
+    digests: bytes
+    lines: bytes
+    columns: bytes
+    formats: Counter
+
+
+class RecordChecker:
+    """Checks batches of records of one file; picklable, so workers in other processes can run it."""
+
+    def __init__(self, file: str, fmt: Format | None, forced: bool, enabled: frozenset[str]):
+        self.file, self.fmt, self.forced, self.enabled = file, fmt, forced, enabled
+
+    def check(self, batch: list[RawRecord]) -> BatchResult:
+        findings: list[Finding] = []
+        digests, lines, columns = array("Q"), array("I"), array("I")
+        formats: Counter = Counter()
+        problems: list[Problem] = []
+
+        def report(code: str, path: str, message: str) -> None:
+            problems.append(Problem(code, path, message))
+
+        blake2b = hashlib.blake2b
+        for rec in batch:
+            value = rec.value
+            if value is UNPARSED:
+                try:
+                    value = parse(rec.text)
+                except ValueError as exc:
+                    self._parse_failure(rec, exc, findings)
+                    continue
+            digests.append(int.from_bytes(blake2b(orjson.dumps(value), digest_size=8).digest(), "little"))
+            lines.append(rec.line)
+            columns.append(rec.column)
+            if type(value) is not dict:
+                problems.append(Problem("S005", "$", "a record must be a JSON object"))
+            else:
+                fmt = self._format_of(value, problems)
+                if fmt is not None:
+                    formats[fmt.name] += 1
+                    sample = fmt.read(value, problems)
+                    if sample is not None:
+                        for check in SAMPLE_CHECKS:
+                            check(sample, fmt, report)
+            if problems:
+                self._add(rec, problems, findings)
+                problems.clear()
+        return BatchResult(len(batch), findings, digests.tobytes(), lines.tobytes(), columns.tobytes(), formats)
+
+    def _format_of(self, value: dict, problems: list[Problem]) -> Format | None:
+        fmt = self.fmt
+        if fmt is not None and (self.forced or fmt.detect(value)):
+            return fmt
+        found = detect(value)
+        if not found:
+            if fmt is not None:
+                return fmt  # most likely the file's format with a field missing: its reader says which
+            problems.append(Problem("S001", "$", "the record matches no known format (keys: "
+                                    + ", ".join(sorted(value)[:8]) + ")"))
+            return None
+        if fmt is not None:
+            problems.append(Problem("S003", "$", f"record is {found[0].name}, but the file is {fmt.name}"))
+        return found[0]
+
+    def _parse_failure(self, rec: RawRecord, exc: ValueError, findings: list[Finding]) -> None:
+        code, message, line, column = diagnose(rec.text, exc)
+        if code in self.enabled:
+            rule = RULES[code]
+            if line == 1:
+                column += rec.column - 1
+            findings.append(Finding(code, rule.severity, message,
+                                    Location(self.file, rec.line + line - 1, column, rec.index, "$"), rule.hint))
+
+    def _add(self, rec: RawRecord, problems: list[Problem], findings: list[Finding]) -> None:
+        # A field of the wrong type or missing is read as empty; rules that then see "empty" at
+        # the same place would only repeat the problem, so they are left out.
+        broken = tuple(p.path for p in problems if p.code in _SHAPE_ERRORS)
+        for code, path, message in problems:
+            if code not in self.enabled:
+                continue
+            if broken and code not in _SHAPE_ERRORS and any(_within(path, b) for b in broken):
+                continue
+            rule = RULES[code]
+            line, column = locate(rec.text, path)
+            if line == 0:
+                column += rec.column - 1
+            findings.append(Finding(code, rule.severity, message,
+                                    Location(self.file, rec.line + line, column, rec.index, path),
+                                    rule.hint, rule.fixable))
+
+
+class Linter:
+    """Lint files one after another; ``summary`` is complete once ``run`` is exhausted."""
+
+    def __init__(self, options: LintOptions | None = None):
+        self.options = options or LintOptions()
+        self.enabled = self.options.enabled_codes()
+        self.forced = None if self.options.format == "auto" else get_format(self.options.format)
+        self.summary = Summary()
+        self._digests: dict[str, _Digests] = {}
+
+    def run(self, paths: Iterable[str | os.PathLike]) -> Iterator[Finding]:
+        files = dataset_files(paths)
+        pool = None
+        # Only JSON Lines are spread over processes: an array's record boundaries are found while
+        # parsing, so its workers would parse everything twice.
+        if self.options.jobs > 1 and any(is_json_lines(f) for f in files):
+            import multiprocessing
+
+            pool = multiprocessing.get_context("fork").Pool(self.options.jobs)
+        try:
+            for path in files:
+                yield from self._count(self._lint_file(path, pool))
+            yield from self._count(self._dataset_findings())
+        finally:
+            if pool is not None:
+                pool.terminate()
+
+    def _count(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for f in findings:
+            self.summary.findings[f.code] += 1
+            self.summary.severities[f.severity] += 1
+            yield f
+
+    def _file_finding(self, code: str, file: str, message: str, line: int = 0, column: int = 0) -> Iterator[Finding]:
+        if code in self.enabled:
+            rule = RULES[code]
+            yield Finding(code, rule.severity, message, Location(file, line, column), rule.hint, rule.fixable)
+
+    def _lint_file(self, path: Path, pool) -> Iterator[Finding]:
+        name = str(path)
+        self.summary.files += 1
+        try:
+            f, has_bom, foreign = open_records(path)
+        except OSError as exc:
+            raise DataforgeError(f"{name}: cannot read ({exc.strerror})") from None
+        with f:
+            self.summary.bytes += os.fstat(f.fileno()).st_size
+            if foreign:
+                yield from self._file_finding("E002", name, f"the file is {foreign}, not UTF-8", 1, 1)
+                return
+            if has_bom:
+                yield from self._file_finding("E003", name, "the file starts with a UTF-8 byte-order mark", 1, 1)
+            lines = is_json_lines(path)
+            records = iter_records(path, f)
+            digests = self._digests[name] = _Digests()
+            count = 0
+            try:
+                for result in self._check_batches(name, records, pool if lines else None):
+                    count += result.records
+                    digests.digests.frombytes(result.digests)
+                    digests.lines.frombytes(result.lines)
+                    digests.columns.frombytes(result.columns)
+                    self.summary.formats.update(result.formats)
+                    yield from result.findings
+            except StructureError as exc:
+                yield from self._file_finding("E001", name, exc.message + "; records after this point were not read",
+                                              exc.line, exc.column)
+            except OSError as exc:
+                raise DataforgeError(f"{name}: read failed ({exc.strerror})") from None
+            self.summary.records += count
+            if count == 0:
+                yield from self._file_finding("E007", name, "the file holds no records")
+
+    def _check_batches(self, name: str, records: Iterator[RawRecord], pool) -> Iterator[BatchResult]:
+        """Batches of records through a RecordChecker; the first record fixes the file's format."""
+        first_batch = _take(records, 1)
+        if not first_batch:
+            return
+        fmt, first_findings = self._file_format(name, first_batch[0])
+        checker = RecordChecker(name, fmt, self.forced is not None, self.enabled)
+        first = checker.check(first_batch)
+        yield first._replace(findings=first_findings + first.findings)
+        batches = iter(lambda: _take(records, BATCH), [])
+        if pool is None:
+            yield from map(checker.check, batches)
+        else:
+            yield from pool.imap(checker.check, batches)
+
+    def _file_format(self, name: str, first: RawRecord) -> tuple[Format | None, list[Finding]]:
+        if self.forced is not None:
+            return self.forced, []
+        try:
+            value = first.value if first.value is not UNPARSED else parse(first.text)
+        except ValueError:
+            return None, []
+        found = detect(value) if type(value) is dict else []
+        findings: list[Finding] = []
+        if len(found) > 1 and "S002" in self.enabled:
+            rule = RULES["S002"]
+            findings.append(Finding("S002", rule.severity,
+                                    "the first record fits " + ", ".join(f.name for f in found)
+                                    + f"; reading the file as {found[0].name}",
+                                    Location(name, first.line, first.column, 0), rule.hint))
+        return (found[0] if found else None), findings
+
+    def _dataset_findings(self) -> Iterator[Finding]:
+        """D001 within a file, D002 across files, from the digests of every record read."""
+        import numpy as np
+
+        if not self._digests or not ({"D001", "D002"} & self.enabled):
+            return
+        names = list(self._digests)
+        digests = np.concatenate([np.frombuffer(d.digests, np.uint64) for d in self._digests.values()])
+        owners = np.concatenate([np.full(len(d.digests), i, np.int32) for i, d in enumerate(self._digests.values())])
+        records = np.concatenate([np.arange(len(d.digests), dtype=np.int64) for d in self._digests.values()])
+        order = np.argsort(digests, kind="stable")
+        sorted_digests = digests[order]
+        repeats = np.flatnonzero(sorted_digests[1:] == sorted_digests[:-1]) + 1
+        first_of = {}
+        for k in repeats:
+            # walk back to the first occurrence of this digest (stable sort keeps file order)
+            j = k
+            while j > 0 and sorted_digests[j - 1] == sorted_digests[k]:
+                j -= 1
+            first_of[int(order[k])] = int(order[j])
+        for dup in sorted(first_of):
+            orig = first_of[dup]
+            file_dup, file_orig = names[owners[dup]], names[owners[orig]]
+            d = self._digests[file_dup]
+            rec = int(records[dup])
+            where = f"record {int(records[orig])}" + ("" if file_dup == file_orig else f" of {file_orig}")
+            code = "D001" if file_dup == file_orig else "D002"
+            if code in self.enabled:
+                rule = RULES[code]
+                yield Finding(code, rule.severity, f"same record as {where}",
+                              Location(file_dup, d.lines[rec], d.columns[rec], rec), rule.hint)
+
+
+def _within(path: str, parent: str) -> bool:
+    return path == parent or (path.startswith(parent) and path[len(parent)] in ".[")
+
+
+def _take(records: Iterator[RawRecord], n: int) -> list[RawRecord]:
+    batch = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) == n:
+            break
+    return batch
+
+
+def fails(findings: Iterable[Finding], threshold: Severity) -> bool:
+    return any(f.severity.rank >= threshold.rank for f in findings)
+
+
+__all__ = ["FORMATS", "LintOptions", "Linter", "Summary", "dataset_files", "fails"]

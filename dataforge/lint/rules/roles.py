@@ -1,0 +1,142 @@
+"""R rules: which roles speak, in what order, and whether they say anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dataforge.formats.base import Format
+from dataforge.lint.findings import Severity
+from dataforge.lint.rules import Rule, register
+from dataforge.model import KNOWN_ROLES, PROMPT_SIDE, REPLY_SIDE, Role, Sample
+
+E, W = Severity.ERROR, Severity.WARNING
+register(
+    Rule("R001", "unknown-role", E, "A message has a role the format does not know.",
+         "Use the format's role names (`dataforge formats` lists them).",
+         bad='{"conversations": [{"role": "narrator", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R010", "role-alias", E, "A message names its role in another format's words (human for user).",
+         "Trainers reject or skip the message; `dataforge lint --fix` renames it.",
+         bad='{"conversations": [{"role": "human", "content": "hi"}, {"role": "gpt", "content": "hello"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n',
+         fixable=True),
+    Rule("R002", "system-not-first", E, "A system message comes after other messages.",
+         "Move the system message to the start; templates only place it there.",
+         bad='{"conversations": [{"role": "user", "content": "hi"}, {"role": "system", "content": "Be brief."}, '
+             '{"role": "assistant", "content": "hello"}]}\n',
+         good='{"conversations": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}, '
+              '{"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R003", "multiple-system", E, "A conversation holds more than one system message.",
+         "Merge them into one; ChatGLM3 and most templates accept a single system prompt.",
+         bad='{"conversations": [{"role": "system", "content": "Be brief."}, {"role": "system", "content": "Be kind."}, '
+             '{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n',
+         good='{"conversations": [{"role": "system", "content": "Be brief and kind."}, {"role": "user", "content": "hi"}, '
+              '{"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R004", "reply-before-user", E, "The assistant speaks before the first user message.",
+         "A conversation starts with the user (after an optional system message).",
+         bad='{"conversations": [{"role": "assistant", "content": "hello"}, {"role": "user", "content": "hi"}, '
+             '{"role": "assistant", "content": "how can I help?"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R005", "repeated-role", W, "Two consecutive messages have the same role.",
+         "Merge the two messages, or add the missing turn between them.",
+         bad='{"conversations": [{"role": "user", "content": "hi"}, {"role": "user", "content": "hi again"}, '
+             '{"role": "assistant", "content": "hello"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi\\nhi again"}, {"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R006", "no-reply", E, "The conversation has no assistant message: there is nothing to learn.",
+         "Add the assistant's answer.",
+         bad='{"conversations": [{"role": "user", "content": "hi"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R007", "unanswered-last-turn", E,
+         "The conversation ends with a user turn (or a preference prompt does not).",
+         "End with the assistant's answer; LLaMA-Factory drops such rows ('Invalid message count'). "
+         "A preference prompt instead ends with the user turn that chosen/rejected answer.",
+         bad='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}, '
+             '{"role": "user", "content": "bye"}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}, '
+              '{"role": "user", "content": "bye"}, {"role": "assistant", "content": "bye!"}]}\n'),
+    Rule("R008", "empty-content", W, "A message's content is empty or only whitespace.",
+         "An empty reply trains the model to say nothing; fill it in or drop the turn.",
+         bad='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": " "}]}\n',
+         good='{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'),
+    Rule("R009", "roles-not-alternating", E,
+         "Prompts (user, observation) and replies (assistant, function call) do not alternate.",
+         "LLaMA-Factory's ShareGPT layout needs user/observation at even and assistant/function_call at odd "
+         "positions, and skips rows that break it.",
+         bad='{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}, '
+             '{"from": "gpt", "value": "anything else?"}]}\n',
+         good='{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello, anything else?"}]}\n'),
+)
+
+Report = Callable[[str, str, str], None]
+# (code, message index or -1 for the record, suffix of the message path, message)
+Verdict = tuple[tuple[str, int, str, str], ...]
+# A role alias names the role it stands for, so the order rules can go on judging the rest.
+_CANONICAL = {"user": Role.USER, "human": Role.USER, "assistant": Role.ASSISTANT, "gpt": Role.ASSISTANT,
+              "observation": Role.OBSERVATION, "tool": Role.OBSERVATION, "function_call": Role.TOOL_CALL}
+_SPOKEN = frozenset({Role.SYSTEM, Role.USER, Role.ASSISTANT})
+_verdicts: dict[tuple, Verdict] = {}  # by (format, preference?, roles): datasets repeat a few shapes
+
+
+def check(sample: Sample, fmt: Format, report: Report) -> None:
+    messages = sample.messages
+    key = (fmt.name, sample.is_preference, tuple([m.role for m in messages]))
+    verdict = _verdicts.get(key)
+    if verdict is None:
+        if len(_verdicts) >= 4096:
+            _verdicts.clear()
+        verdict = _verdicts[key] = judge_order(key[2], fmt, sample.is_preference)
+    for code, index, suffix, message in verdict:
+        report(code, messages[index].path + suffix if index >= 0 else "$", message)
+    for m in messages:
+        content = m.content
+        if (not content or content.isspace()) and m.role in _SPOKEN:
+            report("R008", m.path, f"empty {m.role} message")
+
+
+def judge_order(roles: tuple[str, ...], fmt: Format, preference: bool) -> Verdict:
+    """Every order rule's verdict on a sequence of roles."""
+    out: list[tuple[str, int, str, str]] = []
+    seen_user = seen_reply = False
+    systems = 0
+    previous = None
+    turn = 0  # position among non-system messages, for strict alternation
+    for i, role in enumerate(roles):
+        if role not in KNOWN_ROLES:
+            alias = fmt.role_aliases.get(role)
+            if alias is None:
+                out.append(("R001", i, "." + fmt.role_key, f"unknown role {role!r}"))
+            else:
+                out.append(("R010", i, "." + fmt.role_key, f"role {role!r} means {alias!r} in {fmt.name}"))
+            role = _CANONICAL.get(alias, role)
+        if role not in KNOWN_ROLES:
+            previous = role
+            continue
+        if role == Role.SYSTEM:
+            systems += 1
+            if systems == 2:
+                out.append(("R003", i, "", "a second system message"))
+            if i > 0 and systems == 1:
+                out.append(("R002", i, "", "the system message is not the first message"))
+            continue
+        if role == Role.USER:
+            seen_user = True
+        elif role in REPLY_SIDE:
+            if not seen_user and not seen_reply:
+                out.append(("R004", i, "", f"{role} message before the first user message"))
+            seen_reply = True
+        if role == previous and role in (Role.USER, Role.ASSISTANT):
+            out.append(("R005", i, "", f"two {role} messages in a row"))
+        if fmt.alternation == "strict" and (role in PROMPT_SIDE) != (turn % 2 == 0):
+            expected = "a user or observation turn" if turn % 2 == 0 else "an assistant or function call turn"
+            out.append(("R009", i, "", f"{role} at position {turn}: expected {expected}"))
+        previous = role
+        turn += 1
+    last = len(roles) - 1
+    if preference:
+        if last < 0 or roles[last] != Role.USER:
+            out.append(("R007", last, "", "a preference prompt must end with the user turn"))
+    elif not seen_reply:
+        out.append(("R006", -1, "", "no assistant message"))
+    elif roles[last] in PROMPT_SIDE:
+        out.append(("R007", last, "", f"the conversation ends with a {roles[last]} turn"))
+    return tuple(out)

@@ -1,0 +1,31 @@
+"""S rules: which format a record is in, and whether it has that format's fields and types."""
+
+from dataforge.lint.findings import Severity
+from dataforge.lint.rules import Rule, register
+
+E, W = Severity.ERROR, Severity.WARNING
+register(
+    Rule("S001", "unknown-format", E, "A record matches no known dataset format.",
+         "Check the key names (`dataforge formats` lists each format's layout), or pass --format.",
+         bad='{"question": "hi", "answer": "hello"}\n', good='{"prompt": "hi", "response": "hello"}\n'),
+    Rule("S002", "ambiguous-format", W, "The first record fits several formats; the first listed is used.",
+         "Pass --format to say which one you mean.",
+         bad='{"prompt": "hi", "response": "hello", "chosen": "a", "rejected": "b"}\n',
+         good='{"prompt": "hi", "chosen": "a", "rejected": "b"}\n'),
+    Rule("S003", "mixed-formats", E, "A record is in another format than the file's first record.",
+         "Keep one format per file; `dataforge convert` rewrites records into one format.",
+         bad='{"prompt": "hi", "response": "hello"}\n{"instruction": "hi", "input": "", "output": "hello"}\n',
+         good='{"prompt": "hi", "response": "hello"}\n{"prompt": "hey", "response": "hello"}\n'),
+    Rule("S004", "missing-field", E, "A field the format requires is missing.",
+         "Add the field; trainers stop with a KeyError, or skip the row, when it is absent.",
+         bad='{"instruction": "Say hi", "input": ""}\n',
+         good='{"instruction": "Say hi", "input": "", "output": "hi"}\n', example_format="alpaca"),
+    Rule("S005", "wrong-type", E, "A field or record has the wrong JSON type.",
+         "Text fields are strings: an object in `output` is a common mistake of generated data.",
+         bad='{"instruction": "Say hi", "input": "", "output": {"text": "hi"}}\n',
+         good='{"instruction": "Say hi", "input": "", "output": "hi"}\n'),
+    Rule("S006", "unknown-key", W, "A key the format does not define (often a misspelt one).",
+         "Rename it if it is a typo; trainers ignore unknown keys, so their content is not trained on.",
+         bad='{"instruction": "Say hi", "input": "", "output": "hi", "sytem": "Be brief."}\n',
+         good='{"instruction": "Say hi", "input": "", "output": "hi", "system": "Be brief."}\n'),
+)
