@@ -1,15 +1,18 @@
 """The contract of a format adapter, and the helpers adapters share to report what they meet.
 
 An adapter reads one raw record (already parsed JSON) into a Sample and writes a Sample back.
-While reading it reports shape problems as ``Problem`` values carrying lint rule codes: the S
-codes for the record's shape, T codes for tool payloads a format stores in its own way. lint owns
-those rules' severity and documentation; adapters only say what they saw and where.
+While reading it reports what only the format knows as ``Problem`` values carrying lint rule
+codes: S codes for the record's shape, R001/R010 for role names outside the format's
+vocabulary, T codes for tool payloads a format stores in its own way. lint owns those rules'
+severity and documentation; adapters only say what they saw and where.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, NamedTuple
+
+import json
 
 import orjson
 
@@ -22,6 +25,8 @@ UNKNOWN_KEY = "S006"
 BAD_TOOLS = "T001"
 ARGUMENTS_NOT_OBJECT = "T004"
 ARGUMENTS_NOT_STRING = "T007"
+UNKNOWN_ROLE = "R001"
+ROLE_ALIAS = "R010"
 
 
 class Problem(NamedTuple):
@@ -54,11 +59,10 @@ class Format:
     keys: frozenset[str]
     #: "strict": replies and prompts must alternate (LLaMA-Factory); "loose": only repeats are odd
     alternation: str = "loose"
+    #: this format's role names -> canonical roles
+    roles: dict[str, str] = {}
     #: a role spelt in another format's vocabulary -> this format's spelling (fixed by --fix)
     role_aliases: dict[str, str] = {}
-    #: the key that holds the role, and the array that holds the messages (for fixes and paths)
-    role_key: str = "role"
-    messages_key: str = ""
 
     def detect(self, raw: dict) -> bool:
         """Cheap test whether a record looks like this format (key names only, no validation)."""
@@ -73,6 +77,23 @@ class Format:
         raise NotImplementedError
 
     # Helpers for subclasses -------------------------------------------------------------------
+
+    def role_of(self, name: str, path: str, problems: list[Problem]) -> str:
+        """The canonical role for a role name found at ``path`` (the role field's path).
+
+        A name from another format's vocabulary (R010) is understood as what it stands for, so
+        the order rules can still judge the conversation; a name nobody knows (R001) is kept.
+        """
+        role = self.roles.get(name)
+        if role is not None:
+            return role
+        alias = self.role_aliases.get(name)
+        if alias is not None:
+            problems.append(Problem(ROLE_ALIAS, path, f"role {name!r} means {alias!r} in {self.name}"))
+            return self.roles[alias]
+        problems.append(Problem(UNKNOWN_ROLE, path, f"unknown role {name!r} for format {self.name}"
+                                f" (its roles: {', '.join(self.roles)})"))
+        return name
 
     def extra_keys(self, raw: dict, problems: list[Problem]) -> dict | None:
         """Top-level keys the format does not define: kept, and reported once each."""
@@ -136,8 +157,9 @@ def parse_json_string(text: str) -> tuple[bool, Any]:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text that keeps non-ASCII characters readable, as the formats' authors do."""
-    return orjson.dumps(value).decode()
+    """JSON text as the formats' reference tools write it: ``json.dumps(value, ensure_ascii=False)``
+    (FORMATS.md section 1), so tool arguments and observations round-trip byte for byte."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def observation_text(payload: Any) -> str:

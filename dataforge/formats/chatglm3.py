@@ -14,6 +14,7 @@ from dataforge.model import Message, Role, Sample, item_paths
 
 _TEXT_KEYS = frozenset({"role", "content", "loss"})
 _TOOL_KEYS = frozenset({"role", "name", "parameters", "observation", "loss"})
+_TEXT_ROLES = frozenset({Role.SYSTEM, Role.USER, Role.ASSISTANT})
 _PATHS = item_paths("$.conversations")
 
 
@@ -22,9 +23,8 @@ class ChatGLM3(Format):
     title = "ChatGLM3 conversations: {tools?, conversations: [{role, content, loss?}]}"
     schema = "chatglm3.schema.json"
     keys = frozenset({"conversations", "tools"})
-    role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant",
-                    "function_call": "tool", "observation": "tool"}
-    messages_key = "conversations"
+    roles = {"system": Role.SYSTEM, "user": Role.USER, "assistant": Role.ASSISTANT}
+    role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant"}
 
     def detect(self, raw: dict) -> bool:
         conv = raw.get("conversations")
@@ -42,11 +42,28 @@ class ChatGLM3(Format):
             # The common case, a well-formed text message, in as few operations as possible.
             if type(m) is dict and m.keys() <= _TEXT_KEYS:
                 role, content = m.get("role"), m.get("content")
-                if type(content) is str and type(role) is str and role != "tool":
+                if type(content) is str and role in _TEXT_ROLES:
                     append(Message(role, content, m.get("loss"), None, None, None, path))
                     continue
-            messages.extend(_read_other(m, path, problems))
+            messages.extend(self._read_other(m, path, problems))
         return Sample(tuple(messages), raw.get("tools"), extra=extra)
+
+    def _read_other(self, m: object, path: str, problems: list[Problem]) -> list[Message]:
+        """Tool messages, and text messages with something to report."""
+        if type(m) is not dict:
+            not_an_object(m, path, problems)
+            return []
+        role = m.get("role")
+        if role == "tool":
+            return _read_tool(m, path, problems)
+        unknown_keys(m, _TEXT_KEYS, path, problems)
+        if type(role) is not str:
+            problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
+                                    "message has no role" if role is None else
+                                    f"role must be a string, got {type_name(role)}"))
+            return []
+        role = self.role_of(role, path + ".role", problems)
+        return [Message(role, require_str(m, "content", path, problems), m.get("loss"), path=path)]
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         losses: list[str] = []
@@ -82,23 +99,6 @@ class ChatGLM3(Format):
         if sample.extra:
             record.update(sample.extra)
         return record, losses
-
-
-def _read_other(m: object, path: str, problems: list[Problem]) -> list[Message]:
-    """Tool messages, and text messages with something to report."""
-    if type(m) is not dict:
-        not_an_object(m, path, problems)
-        return []
-    role = m.get("role")
-    if role == "tool":
-        return _read_tool(m, path, problems)
-    unknown_keys(m, _TEXT_KEYS, path, problems)
-    if type(role) is not str:
-        problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
-                                "message has no role" if role is None else
-                                f"role must be a string, got {type_name(role)}"))
-        return []
-    return [Message(role, require_str(m, "content", path, problems), m.get("loss"), path=path)]
 
 
 def _read_tool(m: dict, path: str, problems: list[Problem]) -> list[Message]:

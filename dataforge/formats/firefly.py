@@ -18,7 +18,6 @@ class Firefly(Format):
     # Firefly's published sets carry these bookkeeping keys next to the conversation.
     keys = frozenset({"conversation", "conversation_id", "category", "dataset"})
     alternation = "strict"
-    messages_key = "conversation"
 
     def detect(self, raw: dict) -> bool:
         return type(raw.get("conversation")) is list

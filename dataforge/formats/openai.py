@@ -14,8 +14,6 @@ from dataforge.formats.base import (
 from dataforge.model import Message, Role, Sample
 
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "weight"})
-_ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER,
-          "assistant": Role.ASSISTANT, "tool": Role.OBSERVATION}
 
 
 class OpenAIMessages(Format):
@@ -23,8 +21,9 @@ class OpenAIMessages(Format):
     title = "OpenAI chat messages: {messages: [{role, content, tool_calls?}], tools?}"
     schema = "openai.schema.json"
     keys = frozenset({"messages", "tools", "parallel_tool_calls"})
+    roles = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER,
+             "assistant": Role.ASSISTANT, "tool": Role.OBSERVATION}
     role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant", "observation": "tool"}
-    messages_key = "messages"
 
     def detect(self, raw: dict) -> bool:
         return type(raw.get("messages")) is list
@@ -48,7 +47,7 @@ class OpenAIMessages(Format):
                                         "message has no role" if role is None else
                                         f"role must be a string, got {type_name(role)}"))
                 continue
-            role = _ROLES.get(role, role)
+            role = self.role_of(role, path + ".role", problems)
             content = _read_content(m, path, problems, nullable=role == Role.ASSISTANT and "tool_calls" in m)
             loss = _read_weight(m, path, problems)
             if role == Role.OBSERVATION:

@@ -17,6 +17,8 @@ _MESSAGE_KEYS = frozenset({"from", "value"})
 _ROLES = {"human": Role.USER, "gpt": Role.ASSISTANT, "system": Role.SYSTEM,
           "function_call": Role.TOOL_CALL, "observation": Role.OBSERVATION}
 _TAGS = {role: tag for tag, role in _ROLES.items()}
+_ALIASES = {"user": "human", "assistant": "gpt", "bot": "gpt", "tool": "observation",
+            "function": "function_call", "tool_call": "function_call"}
 
 
 class ShareGPT(Format):
@@ -25,10 +27,8 @@ class ShareGPT(Format):
     schema = "sharegpt.schema.json"
     keys = frozenset({"conversations", "system", "tools"})
     alternation = "strict"
-    role_aliases = {"user": "human", "assistant": "gpt", "bot": "gpt", "tool": "observation",
-                    "function": "function_call", "tool_call": "function_call"}
-    role_key = "from"
-    messages_key = "conversations"
+    roles = _ROLES
+    role_aliases = _ALIASES
 
     def detect(self, raw: dict) -> bool:
         conv = raw.get("conversations")
@@ -44,7 +44,7 @@ class ShareGPT(Format):
         if conv is None:
             return None
         for i, m in enumerate(conv):
-            message = _read_message(m, item_path("$.conversations", i), problems)
+            message = _read_message(self, m, item_path("$.conversations", i), problems)
             if message is not None:
                 messages.append(message)
         return Sample(tuple(messages), _read_tools(raw, problems), extra=extra)
@@ -79,7 +79,7 @@ class ShareGPTPreference(ShareGPT):
         sample = super().read(raw, problems)
         if sample is None:
             return None
-        replies = [_read_message(raw[k], f"$.{k}", problems) if k in raw else None
+        replies = [_read_message(self, raw[k], f"$.{k}", problems) if k in raw else None
                    for k in ("chosen", "rejected")]
         return sample._replace(chosen=replies[0], rejected=replies[1])
 
@@ -94,7 +94,7 @@ class ShareGPTPreference(ShareGPT):
         return record, losses
 
 
-def _read_message(m: object, path: str, problems: list[Problem]) -> Message | None:
+def _read_message(fmt: Format, m: object, path: str, problems: list[Problem]) -> Message | None:
     if type(m) is not dict:
         not_an_object(m, path, problems)
         return None
@@ -105,8 +105,8 @@ def _read_message(m: object, path: str, problems: list[Problem]) -> Message | No
                                 "message has no 'from'" if tag is None else
                                 f"'from' must be a string, got {type_name(tag)}"))
         return None
-    role = _ROLES.get(tag, tag)
-    if role is Role.TOOL_CALL:
+    role = _ROLES.get(tag) or fmt.role_of(tag, path + ".from", problems)
+    if role == Role.TOOL_CALL:
         return _read_function_call(m, path, problems)
     return Message(role, require_str(m, "value", path, problems), path=path)
 

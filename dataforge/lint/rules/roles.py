@@ -68,11 +68,9 @@ register(
 )
 
 Report = Callable[[str, str, str], None]
-# (code, message index or -1 for the record, suffix of the message path, message)
-Verdict = tuple[tuple[str, int, str, str], ...]
-# A role alias names the role it stands for, so the order rules can go on judging the rest.
-_CANONICAL = {"user": Role.USER, "human": Role.USER, "assistant": Role.ASSISTANT, "gpt": Role.ASSISTANT,
-              "observation": Role.OBSERVATION, "tool": Role.OBSERVATION, "function_call": Role.TOOL_CALL}
+# (code, message index or -1 for the record, message)
+Verdict = tuple[tuple[str, int, str], ...]
+# R001 and R010 are decided by the formats' readers, which know their own role names.
 _SPOKEN = frozenset({Role.SYSTEM, Role.USER, Role.ASSISTANT})
 _verdicts: dict[tuple, Verdict] = {}  # by (format, preference?, roles): datasets repeat a few shapes
 
@@ -85,8 +83,8 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
         if len(_verdicts) >= 4096:
             _verdicts.clear()
         verdict = _verdicts[key] = judge_order(key[2], fmt, sample.is_preference)
-    for code, index, suffix, message in verdict:
-        report(code, messages[index].path + suffix if index >= 0 else "$", message)
+    for code, index, message in verdict:
+        report(code, messages[index].path if index >= 0 else "$", message)
     for m in messages:
         content = m.content
         if (not content or content.isspace()) and m.role in _SPOKEN:
@@ -95,48 +93,41 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
 
 def judge_order(roles: tuple[str, ...], fmt: Format, preference: bool) -> Verdict:
     """Every order rule's verdict on a sequence of roles."""
-    out: list[tuple[str, int, str, str]] = []
+    out: list[tuple[str, int, str]] = []
     seen_user = seen_reply = False
     systems = 0
     previous = None
     turn = 0  # position among non-system messages, for strict alternation
     for i, role in enumerate(roles):
-        if role not in KNOWN_ROLES:
-            alias = fmt.role_aliases.get(role)
-            if alias is None:
-                out.append(("R001", i, "." + fmt.role_key, f"unknown role {role!r}"))
-            else:
-                out.append(("R010", i, "." + fmt.role_key, f"role {role!r} means {alias!r} in {fmt.name}"))
-            role = _CANONICAL.get(alias, role)
-        if role not in KNOWN_ROLES:
+        if role not in KNOWN_ROLES:  # the format's reader already reported it (R001)
             previous = role
             continue
         if role == Role.SYSTEM:
             systems += 1
             if systems == 2:
-                out.append(("R003", i, "", "a second system message"))
+                out.append(("R003", i, "a second system message"))
             if i > 0 and systems == 1:
-                out.append(("R002", i, "", "the system message is not the first message"))
+                out.append(("R002", i, "the system message is not the first message"))
             continue
         if role == Role.USER:
             seen_user = True
         elif role in REPLY_SIDE:
             if not seen_user and not seen_reply:
-                out.append(("R004", i, "", f"{role} message before the first user message"))
+                out.append(("R004", i, f"{role} message before the first user message"))
             seen_reply = True
         if role == previous and role in (Role.USER, Role.ASSISTANT):
-            out.append(("R005", i, "", f"two {role} messages in a row"))
+            out.append(("R005", i, f"two {role} messages in a row"))
         if fmt.alternation == "strict" and (role in PROMPT_SIDE) != (turn % 2 == 0):
             expected = "a user or observation turn" if turn % 2 == 0 else "an assistant or function call turn"
-            out.append(("R009", i, "", f"{role} at position {turn}: expected {expected}"))
+            out.append(("R009", i, f"{role} at position {turn}: expected {expected}"))
         previous = role
         turn += 1
     last = len(roles) - 1
     if preference:
         if last < 0 or roles[last] != Role.USER:
-            out.append(("R007", last, "", "a preference prompt must end with the user turn"))
+            out.append(("R007", last, "a preference prompt must end with the user turn"))
     elif not seen_reply:
-        out.append(("R006", -1, "", "no assistant message"))
+        out.append(("R006", -1, "no assistant message"))
     elif roles[last] in PROMPT_SIDE:
-        out.append(("R007", last, "", f"the conversation ends with a {roles[last]} turn"))
+        out.append(("R007", last, f"the conversation ends with a {roles[last]} turn"))
     return tuple(out)
