@@ -162,7 +162,10 @@ def iter_json(f: IO[bytes], start_offset: int = 0) -> Iterator[RawRecord]:
                 raise StructureError(f"expected ',' or ']' after record {index - 1}", line, col)
             pos = _skip_space(buf, pos + 1)
             data = buf.data
-            if pos < len(data) and data[pos] == ord("]"):
+            if pos >= len(data):
+                line, col = buf.position(pos)
+                raise StructureError("file ends before the array is closed with ']'", line, col)
+            if data[pos] == ord("]"):
                 line, col = buf.position(pos)
                 raise StructureError("trailing comma before ']'", line, col)
         end = _scan_value(buf, pos)
@@ -235,20 +238,25 @@ def _learn_separator(data: bytes, prev_end: int, start: int) -> bytes | None:
 def _scan_value(buf: _Buffer, pos: int) -> int:
     """End of the JSON value starting at ``pos``, reading more of the file as needed."""
     while True:
-        end = _value_end(buf.data, pos)
+        end = _value_end(buf.data, pos, buf.eof)
         if end is not None:
             return end
-        if not buf.more():
+        if not buf.more() and _value_end(buf.data, pos, True) is None:
             line, col = buf.position(pos)
             raise StructureError("file ends in the middle of a record", line, col)
 
 
-def _value_end(data: bytes, pos: int) -> int | None:
-    """End of the JSON value starting at ``pos``, or None when ``data`` ends first."""
+def _value_end(data: bytes, pos: int, at_eof: bool = False) -> int | None:
+    """End of the JSON value starting at ``pos``, or None when ``data`` ends first.
+
+    A scalar that reaches the end of ``data`` may go on in the next chunk, unless ``at_eof``.
+    """
     n = len(data)
+    if pos >= n:
+        return None
     if data[pos] not in b"{[":
         m = _SCALAR.match(data, pos)
-        return None if m is None or m.end() >= n else m.end()
+        return None if m is None or (m.end() >= n and not at_eof) else m.end()
     depth = 0
     while True:
         pos = _TO_BRACKET.match(data, pos).end()
