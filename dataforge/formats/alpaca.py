@@ -46,7 +46,7 @@ class Alpaca(Format):
         messages.append(Message(Role.USER, join_instruction(instruction, input_text),
                                 data=(instruction, input_text), path="$.instruction"))
         messages.append(Message(Role.ASSISTANT, output, path="$.output"))
-        return Sample(tuple(messages), extra=extra)
+        return Sample.of(messages, extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         system, rest, losses = split_system(sample)

@@ -10,6 +10,8 @@ severity and documentation; adapters only say what they saw and where.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import json
@@ -104,6 +106,58 @@ class Format:
             problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),
                                     f"unknown key {key!r} for format {self.name}"))
         return extra
+
+
+_STR = repeat(str)  # endless; lets all(map(isinstance, values, _STR)) test types in C
+_FLAG_TYPES = frozenset({bool, type(None)})
+
+
+class PlainLayout:
+    """How a conversation format writes a plain text message, for ``plain_columns``.
+
+    Plain means exactly a role key and a content key (and, where the format has one, a boolean
+    `loss`), a role in ``roles``, and string content.
+    """
+
+    def __init__(self, role_key: str, content_key: str, roles: dict[str, str], parent: str,
+                 loss_key: str | None = None):
+        self.role = itemgetter(role_key)
+        self.content = itemgetter(content_key)
+        self.loss = repeat(loss_key) if loss_key else None  # map(dict.get, messages, loss) in C
+        self.roles = roles
+        self.paths = tuple(f"{parent}[{i}]" for i in range(64))
+
+
+def plain_columns(messages: list, layout: PlainLayout):
+    """(roles, contents, losses, paths) when every message is a plain text message, else None.
+
+    This is the common case, taken with C-level operations over the whole list instead of a
+    Python loop per message. Anything else (a tool message, a wrong type, an unknown key or
+    role, a very long conversation) returns None, and the adapter's detailed reader, which
+    reports problems, takes over.
+    """
+    n = len(messages)
+    if n > 64:
+        return None
+    try:
+        names = tuple(map(layout.role, messages))
+        contents = tuple(map(layout.content, messages))
+        keys = sum(map(len, messages))
+    except (KeyError, TypeError, IndexError):
+        return None
+    if layout.loss is None:
+        losses = (None,) * n
+    else:
+        losses = tuple(map(dict.get, messages, layout.loss))
+        flagged = n - losses.count(None)
+        # a flag must be a boolean here (1 == True, so count() cannot tell); others are reported
+        if flagged and not {type(flag) for flag in losses} <= _FLAG_TYPES:
+            return None
+        keys -= flagged
+    # Counting keys proves there is no unknown one: two keys per message besides its loss flag.
+    if keys != 2 * n or not all(map(layout.roles.__contains__, names)) or not all(map(isinstance, contents, _STR)):
+        return None
+    return tuple(map(layout.roles.__getitem__, names)), contents, losses, layout.paths[:n]
 
 
 def require_str(obj: dict, key: str, path: str, problems: list[Problem],

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataforge.formats.base import (
     ARGUMENTS_NOT_OBJECT, MISSING, WRONG_TYPE, Format, Problem, item_path, not_an_object,
-    observation_text, require_list, require_str, type_name, unknown_keys,
+    observation_text, PlainLayout, plain_columns, require_list, require_str, type_name, unknown_keys,
 )
-from dataforge.model import Message, Role, Sample, item_paths
+from dataforge.model import Message, Role, Sample
 
 _TEXT_KEYS = frozenset({"role", "content", "loss"})
 _TOOL_KEYS = frozenset({"role", "name", "parameters", "observation", "loss"})
-_TEXT_ROLES = frozenset({Role.SYSTEM, Role.USER, Role.ASSISTANT})
-_PATHS = item_paths("$.conversations")
+_PLAIN = PlainLayout("role", "content", {"system": Role.SYSTEM, "user": Role.USER, "assistant": Role.ASSISTANT},
+                     "$.conversations", loss_key="loss")
 
 
 class ChatGLM3(Format):
@@ -31,25 +31,24 @@ class ChatGLM3(Format):
         return type(conv) is list and (not conv or (type(conv[0]) is dict and "role" in conv[0]))
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        conv = raw.get("conversations")
+        if type(conv) is list and raw.keys() <= self.keys:
+            columns = plain_columns(conv, _PLAIN)
+            if columns is not None:
+                return Sample(*columns, tools=raw.get("tools"))
+        return self._read_detailed(raw, problems)
+
+    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         conv = require_list(raw, "conversations", "$", problems)
         if conv is None:
             return None
         messages: list[Message] = []
-        append = messages.append
         for i, m in enumerate(conv):
-            path = _PATHS[i] if i < 64 else item_path("$.conversations", i)
-            # The common case, a well-formed text message, in as few operations as possible.
-            if type(m) is dict and m.keys() <= _TEXT_KEYS:
-                role, content = m.get("role"), m.get("content")
-                if type(content) is str and role in _TEXT_ROLES:
-                    append(Message(role, content, m.get("loss"), None, None, None, path))
-                    continue
-            messages.extend(self._read_other(m, path, problems))
-        return Sample(tuple(messages), raw.get("tools"), extra=extra)
+            messages.extend(self._read_message(m, item_path("$.conversations", i), problems))
+        return Sample.of(messages, tools=raw.get("tools"), extra=extra)
 
-    def _read_other(self, m: object, path: str, problems: list[Problem]) -> list[Message]:
-        """Tool messages, and text messages with something to report."""
+    def _read_message(self, m: object, path: str, problems: list[Problem]) -> list[Message]:
         if type(m) is not dict:
             not_an_object(m, path, problems)
             return []

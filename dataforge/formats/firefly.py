@@ -38,7 +38,7 @@ class Firefly(Format):
             messages.append(Message(Role.ASSISTANT, require_str(turn, "assistant", path, problems),
                                     path=path + ".assistant"))
         known = {k: raw[k] for k in ("conversation_id", "category", "dataset") if k in raw}
-        return Sample(tuple(messages), extra={**known, **(extra or {})} or None)
+        return Sample.of(messages, extra={**known, **(extra or {})} or None)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         system, rest, losses = split_system(sample)

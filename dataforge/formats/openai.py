@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataforge.formats.base import (
     ARGUMENTS_NOT_OBJECT, ARGUMENTS_NOT_STRING, MISSING, WRONG_TYPE, Format, Problem, dumps,
-    item_path, not_an_object, parse_json_string, require_list, type_name, unknown_keys,
+    item_path, not_an_object, parse_json_string, PlainLayout, plain_columns, require_list, type_name, unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
+# What the column fast path takes: text messages without weights, calls or call ids.
+_PLAIN = PlainLayout("role", "content", {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER,
+                                         "assistant": Role.ASSISTANT}, "$.messages")
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id", "weight"})
 
 
@@ -29,6 +32,14 @@ class OpenAIMessages(Format):
         return type(raw.get("messages")) is list
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        items = raw.get("messages")
+        if type(items) is list and raw.keys() <= self.keys:
+            columns = plain_columns(items, _PLAIN)
+            if columns is not None:
+                return Sample(*columns, tools=raw.get("tools"))
+        return self._read_detailed(raw, problems)
+
+    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         items = require_list(raw, "messages", "$", problems)
         if items is None:
@@ -58,7 +69,7 @@ class OpenAIMessages(Format):
                 messages.append(Message(role, content, loss, path=path))
             if role == Role.ASSISTANT and "tool_calls" in m:
                 messages.extend(_read_tool_calls(m["tool_calls"], path, loss, call_names, problems))
-        return Sample(tuple(messages), raw.get("tools"), extra=extra)
+        return Sample.of(messages, tools=raw.get("tools"), extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         losses: list[str] = []

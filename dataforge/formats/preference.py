@@ -23,7 +23,7 @@ class Preference(Format):
             Message(Role.ASSISTANT, require_str(raw, key, "$", problems), path=f"$.{key}")
             if key in raw else None
             for key in ("chosen", "rejected"))
-        return Sample((prompt,), chosen=chosen, rejected=rejected, extra=extra)
+        return Sample.of((prompt,), chosen=chosen, rejected=rejected, extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         losses = loss_flags_dropped(sample.messages, self.name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str
-from dataforge.model import Message, Role, Sample
+from dataforge.model import Role, Sample
+
+_PATHS = ("$.prompt", "$.response")
 
 
 class PromptResponse(Format):
@@ -19,23 +21,22 @@ class PromptResponse(Format):
         extra = self.extra_keys(raw, problems)
         prompt = require_str(raw, "prompt", "$", problems)
         response = require_str(raw, "response", "$", problems)
-        return Sample((Message(Role.USER, prompt, path="$.prompt"),
-                       Message(Role.ASSISTANT, response, path="$.response")), extra=extra)
+        return Sample((Role.USER, Role.ASSISTANT), (prompt, response), (None, None), _PATHS, extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
-        losses = loss_flags_dropped(sample.messages, self.name)
-        users = [m for m in sample.messages if m.role == Role.USER]
-        replies = [m for m in sample.messages if m.role == Role.ASSISTANT]
-        kept = {id(m) for m in users[-1:] + replies[-1:]}
-        for m in sample.messages:
-            if id(m) not in kept:
+        messages = sample.messages
+        losses = loss_flags_dropped(messages, self.name)
+        last = {role: max((i for i, m in enumerate(messages) if m.role == role), default=None)
+                for role in (Role.USER, Role.ASSISTANT)}
+        for i, m in enumerate(messages):
+            if i not in last.values():
                 losses.append(f"{self.name} holds one prompt and one response; {m.path} ({m.role}) was dropped")
         if sample.tools is not None:
             losses.append(f"{self.name} holds no tool definitions; tools were dropped")
         if sample.is_preference:
             losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
-        record = {"prompt": users[-1].content if users else "",
-                  "response": replies[-1].content if replies else ""}
+        record = {"prompt": "" if last[Role.USER] is None else messages[last[Role.USER]].content,
+                  "response": "" if last[Role.ASSISTANT] is None else messages[last[Role.ASSISTANT]].content}
         if sample.extra:
             record.update(sample.extra)
         return record, losses

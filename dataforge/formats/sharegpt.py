@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataforge.formats.base import (
     ARGUMENTS_NOT_STRING, BAD_TOOLS, MISSING, WRONG_TYPE, Format, Problem, dumps, item_path,
-    loss_flags_dropped, not_an_object, parse_json_string, require_list, require_str,
+    loss_flags_dropped, not_an_object, parse_json_string, PlainLayout, plain_columns, require_list, require_str,
     split_system, type_name, unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
@@ -17,6 +17,10 @@ _MESSAGE_KEYS = frozenset({"from", "value"})
 _ROLES = {"human": Role.USER, "gpt": Role.ASSISTANT, "system": Role.SYSTEM,
           "function_call": Role.TOOL_CALL, "observation": Role.OBSERVATION}
 _TAGS = {role: tag for tag, role in _ROLES.items()}
+# What the column fast path takes: text messages only, no system/tools fields to read.
+_PLAIN = PlainLayout("from", "value", {"human": Role.USER, "gpt": Role.ASSISTANT, "observation": Role.OBSERVATION},
+                     "$.conversations")
+_PLAIN_KEYS = frozenset({"conversations"})
 _ALIASES = {"user": "human", "assistant": "gpt", "bot": "gpt", "tool": "observation",
             "function": "function_call", "tool_call": "function_call"}
 
@@ -36,6 +40,14 @@ class ShareGPT(Format):
                 and "chosen" not in raw and "rejected" not in raw)
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        conv = raw.get("conversations")
+        if type(conv) is list and raw.keys() <= _PLAIN_KEYS:
+            columns = plain_columns(conv, _PLAIN)
+            if columns is not None:
+                return Sample(*columns)
+        return self._read_detailed(raw, problems)
+
+    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         messages: list[Message] = []
         if "system" in raw:
@@ -47,7 +59,7 @@ class ShareGPT(Format):
             message = _read_message(self, m, item_path("$.conversations", i), problems)
             if message is not None:
                 messages.append(message)
-        return Sample(tuple(messages), _read_tools(raw, problems), extra=extra)
+        return Sample.of(messages, tools=_read_tools(raw, problems), extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         system, rest, losses = split_system(sample)
@@ -76,7 +88,7 @@ class ShareGPTPreference(ShareGPT):
                 and (not conv or (type(conv[0]) is dict and "from" in conv[0])))
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = super().read(raw, problems)
+        sample = self._read_detailed(raw, problems)
         if sample is None:
             return None
         replies = [_read_message(self, raw[k], f"$.{k}", problems) if k in raw else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 import jiter
@@ -16,9 +18,10 @@ _POSITION = re.compile(r" at line (\d+) column (\d+)$")
 MAX_DEPTH = 200  # jiter's own recursion limit; deeper input is refused, never a crash
 
 
-def parse(text: bytes) -> Any:
-    """Parse one record; raises ValueError (with jiter's "at line L column C") on anything off."""
-    return jiter.from_json(text, catch_duplicate_keys=True, allow_inf_nan=False, cache_mode="none")
+#: Parse one record; raises ValueError (with jiter's "at line L column C") on anything off.
+#: A partial rather than a function: it runs once per record, and a Python frame costs 5%.
+parse: Callable[[bytes], Any] = partial(jiter.from_json, catch_duplicate_keys=True, allow_inf_nan=False,
+                                        cache_mode="none")
 
 
 class Diagnosis(NamedTuple):

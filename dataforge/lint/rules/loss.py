@@ -24,16 +24,18 @@ register(
 
 
 def check(sample: Sample, fmt: Format, report: Report) -> None:
-    trained = False
-    for m in sample.messages:
-        loss = m.loss
-        if loss is None:
-            if not trained and m.role in TRAINED_BY_DEFAULT:
+    losses = sample.losses
+    if losses.count(None) == len(losses):  # no flags: the roles decide
+        trained = not TRAINED_BY_DEFAULT.isdisjoint(sample.roles)
+    else:
+        trained = False
+        for role, loss, path in zip(sample.roles, losses, sample.paths):
+            if loss is None:
+                trained = trained or role in TRAINED_BY_DEFAULT
+            elif type(loss) is not bool:
+                key = ".weight" if fmt.name == "openai" else ".loss"
+                report("L001", path + key, f"loss must be true or false, got {type_name(loss)} {loss!r}")
+            elif loss:
                 trained = True
-        elif type(loss) is not bool:
-            key = ".weight" if fmt.name == "openai" else ".loss"
-            report("L001", m.path + key, f"loss must be true or false, got {type_name(loss)} {loss!r}")
-        elif loss:
-            trained = True
-    if not trained and not sample.is_preference and sample.messages:
+    if not trained and not sample.is_preference and sample.roles:
         report("L002", "$", "no message is trained on")

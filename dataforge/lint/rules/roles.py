@@ -72,26 +72,27 @@ Report = Callable[[str, str, str], None]
 Verdict = tuple[tuple[str, int, str], ...]
 # R001 and R010 are decided by the formats' readers, which know their own role names.
 _SPOKEN = frozenset({Role.SYSTEM, Role.USER, Role.ASSISTANT})
-_verdicts: dict[tuple, Verdict] = {}  # by (format, preference?, roles): datasets repeat a few shapes
+_verdicts: dict[tuple, Verdict] = {}  # by (alternation, preference?, roles): datasets repeat a few shapes
 
 
 def check(sample: Sample, fmt: Format, report: Report) -> None:
-    messages = sample.messages
-    key = (fmt.name, sample.is_preference, tuple([m.role for m in messages]))
+    key = (fmt.alternation, sample.is_preference, sample.roles)
     verdict = _verdicts.get(key)
     if verdict is None:
         if len(_verdicts) >= 4096:
             _verdicts.clear()
-        verdict = _verdicts[key] = judge_order(key[2], fmt, sample.is_preference)
+        verdict = _verdicts[key] = judge_order(sample.roles, fmt.alternation == "strict", sample.is_preference)
+    paths = sample.paths
     for code, index, message in verdict:
-        report(code, messages[index].path if index >= 0 else "$", message)
-    for m in messages:
-        content = m.content
-        if (not content or content.isspace()) and m.role in _SPOKEN:
-            report("R008", m.path, f"empty {m.role} message")
+        report(code, paths[index] if index >= 0 else "$", message)
+    contents = sample.contents
+    if "" in contents or any(map(str.isspace, contents)):
+        for role, content, path in zip(sample.roles, contents, paths):
+            if (not content or content.isspace()) and role in _SPOKEN:
+                report("R008", path, f"empty {role} message")
 
 
-def judge_order(roles: tuple[str, ...], fmt: Format, preference: bool) -> Verdict:
+def judge_order(roles: tuple[str, ...], strict: bool, preference: bool) -> Verdict:
     """Every order rule's verdict on a sequence of roles."""
     out: list[tuple[str, int, str]] = []
     seen_user = seen_reply = False
@@ -117,7 +118,7 @@ def judge_order(roles: tuple[str, ...], fmt: Format, preference: bool) -> Verdic
             seen_reply = True
         if role == previous and role in (Role.USER, Role.ASSISTANT):
             out.append(("R005", i, f"two {role} messages in a row"))
-        if fmt.alternation == "strict" and (role in PROMPT_SIDE) != (turn % 2 == 0):
+        if strict and (role in PROMPT_SIDE) != (turn % 2 == 0):
             expected = "a user or observation turn" if turn % 2 == 0 else "an assistant or function call turn"
             out.append(("R009", i, f"{role} at position {turn}: expected {expected}"))
         previous = role

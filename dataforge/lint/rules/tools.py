@@ -87,18 +87,15 @@ def declared_names(tools: object) -> set[str] | None:
     return names
 
 
-_TOOL_ROLES = frozenset({Role.TOOL_CALL, Role.OBSERVATION})
-
-
 def check(sample: Sample, fmt: Format, report: Report) -> None:
-    if sample.tools is None and not any(m.role in _TOOL_ROLES for m in sample.messages):
+    if sample.tools is None and sample.names is None and Role.TOOL_CALL not in sample.roles:
         return
     declared = None
     if sample.tools is not None:
         declared = declared_names(sample.tools)
         if declared is None:
             report("T001", "$.tools", "tools must be a list of objects that each have a string name")
-        if fmt.name == "chatglm3" and any(m.role == Role.SYSTEM for m in sample.messages):
+        if fmt.name == "chatglm3" and Role.SYSTEM in sample.roles:
             report("T008", "$.tools", "tools and a system message: the reference demo would add a second system prompt")
     waiting = []  # tool calls whose observation has not come yet
     for m in sample.messages:
