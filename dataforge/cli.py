@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--fix", action="store_true", help="apply safe fixes in place (keeps FILE.orig)")
     lint.add_argument("--no-backup", action="store_true", help="with --fix: do not keep FILE.orig")
     lint.add_argument("--jobs", "-j", type=int, help="processes for JSON Lines files (default: 1)")
+    _add_masking_arguments(lint, for_lint=True)
 
     rule = sub.add_parser("rule", help="explain a lint rule, with a bad and a good example")
     rule.add_argument("code", nargs="?")
@@ -52,7 +53,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a format")
     schema.add_argument("format")
+
+    sub.add_parser("templates", help="list the chat templates masking and preview can use")
+
+    preview = sub.add_parser("preview", help="show a sample's tokens, ids and labels (-100 where not trained)",
+                             description="Tokenize one record the way training will, and show what is trained.")
+    preview.add_argument("file")
+    which = preview.add_mutually_exclusive_group()
+    which.add_argument("--record", type=int, metavar="N", help="the record with this index (0-based; default 0)")
+    which.add_argument("--line", type=int, metavar="L", help="the record that starts on line L")
+    which.add_argument("--first-with-findings", action="store_true", help="the first record lint has findings on")
+    _add_masking_arguments(preview)
+    preview.add_argument("--output-format", choices=("table", "json", "sanity"), default="table",
+                         help="sanity: the ChatGLM3 demo's 'text': id -> label listing")
     return parser
+
+
+def _add_masking_arguments(parser: argparse.ArgumentParser, for_lint: bool = False) -> None:
+    parser.add_argument("--tokenizer", metavar="PATH",
+                        help="a local Hugging Face tokenizer folder, or qwen for the built-in one"
+                             + (" (turns on the M rules)" if for_lint else " (the default)"))
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="allow a tokenizer that ships its own Python code (ChatGLM3, Baichuan2)")
+    parser.add_argument("--template", metavar="NAME",
+                        help="a built-in template, or hf for the tokenizer's chat_template (default: from the format)")
+    parser.add_argument("--max-len", type=int, metavar="N", help="truncate to N tokens")
+    if for_lint:
+        return
+    parser.add_argument("--truncation", choices=("right", "turns", "budget"), default="right",
+                        help="right: cut the end; turns: drop the oldest turns; budget: half for the prompt")
+    parser.add_argument("--labels", choices=("unshifted", "chatglm3"), default="unshifted",
+                        help="label convention (chatglm3: the reference demo's mask shifted by one)")
+    parser.add_argument("--train-on-prompt", action="store_true", help="train system, user and tool output too")
+    parser.add_argument("--last-turn-only", action="store_true", help="train only the last reply")
+    parser.add_argument("--no-train-end-of-turn", action="store_true", help="do not train the token that ends a reply")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +122,9 @@ def _lint(args: argparse.Namespace) -> int:
         return value if value is not None else conf.get(name, default)
 
     options = LintOptions(format=setting("format", "auto"), select=tuple(setting("select", [])),
-                          ignore=tuple(setting("ignore", [])), jobs=max(1, setting("jobs", 1)))
+                          ignore=tuple(setting("ignore", [])), jobs=max(1, setting("jobs", 1)),
+                          tokenizer=setting("tokenizer", None), template=setting("template", None),
+                          max_len=setting("max-len", None), trust_remote_code=args.trust_remote_code)
     linter = Linter(options)
     threshold = Severity(setting("fail-on", "error"))
     output = setting("output-format", "text")
@@ -165,7 +201,40 @@ def _schema(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-_COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema}
+def _templates(args: argparse.Namespace) -> int:
+    from dataforge.templates import TEMPLATES
+
+    for name, template in TEMPLATES.items():
+        print(f"{name:<14} {template.title}")
+    print(f"{'hf':<14} the tokenizer's own Jinja chat_template (masks from generation markers or rendered prefixes)")
+    return ExitCode.OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from dataforge import preview_output
+    from dataforge.masking.session import MaskingSession, pick_record
+
+    index, line, sample, fmt_name = pick_record(args.file, record=args.record, line=args.line,
+                                                first_with_findings=args.first_with_findings)
+    session = MaskingSession.from_args(args, fmt_name)
+    encoded, rows, summary = session.preview(sample)
+    where = f"{args.file} record {index} (line {line}, {fmt_name})"
+    header = (f"{where}: template {session.template_name}, tokenizer {session.tokenizer.name}, "
+              f"labels {encoded.convention}" + (f", max length {args.max_len}" if args.max_len else ""))
+    if args.output_format == "json":
+        preview_output.as_json(rows, summary, {"file": args.file, "record": index, "line": line, "format": fmt_name,
+                                               "template": session.template_name, "tokenizer": session.tokenizer.name,
+                                               "label_convention": encoded.convention, "max_len": args.max_len},
+                               sys.stdout)
+    elif args.output_format == "sanity":
+        preview_output.sanity(rows, sys.stdout)
+    else:
+        preview_output.table(rows, summary, header, sys.stdout)
+    return ExitCode.OK
+
+
+_COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema,
+             "templates": _templates, "preview": _preview}
 
 if __name__ == "__main__":
     sys.exit(main())

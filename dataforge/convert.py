@@ -63,7 +63,7 @@ def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, S
                 if sample is None:
                     yield rec.index, rec.line, None, "; ".join(p.message for p in problems)
                     continue
-                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index}), ""
+                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index, "format": fmt.name}), ""
         except StructureError as exc:
             raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
                                  hint="`dataforge lint` shows every problem in the file") from None

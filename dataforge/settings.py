@@ -8,7 +8,7 @@ from pathlib import Path
 from dataforge.errors import DataforgeError
 
 KEYS = {"format": str, "select": list, "ignore": list, "fail-on": str, "output-format": str,
-        "jobs": int, "statistics": bool}
+        "jobs": int, "statistics": bool, "tokenizer": str, "template": str, "max-len": int}
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

@@ -33,6 +33,10 @@ from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError, iter_js
 from dataforge.lint.findings import Finding, Location, Severity
 from dataforge.lint.rules import RULES, load_all
 from dataforge.lint.rules import loss, preference, roles, tools
+from dataforge.lint.rules import masking as masking_rules
+from dataforge.masking.session import MaskingSession
+from dataforge.model import Sample
+from dataforge.templates import default_template_for
 
 SAMPLE_CHECKS = (roles.check, tools.check, loss.check, preference.check)
 DATASET_SUFFIXES = (".json", *LINE_SUFFIXES)
@@ -47,9 +51,18 @@ class LintOptions:
     select: tuple[str, ...] = ()  # code prefixes to report; empty means every rule
     ignore: tuple[str, ...] = ()
     jobs: int = 1
+    # Masking rules (M) run when any of these is given; the template defaults to the format's.
+    tokenizer: str | None = None
+    template: str | None = None
+    max_len: int | None = None
+    trust_remote_code: bool = False
+
+    @property
+    def masking(self) -> bool:
+        return bool(self.tokenizer or self.template or self.max_len)
 
     def enabled_codes(self) -> frozenset[str]:
-        codes = load_all()
+        codes = {code: rule for code, rule in load_all().items() if self.masking or not code.startswith("M")}
         for prefix in (*self.select, *self.ignore):
             if not any(code.startswith(prefix.upper()) for code in codes):
                 raise DataforgeError(f"no rule code starts with {prefix!r}",
@@ -107,10 +120,14 @@ class BatchResult(NamedTuple):
 
 
 class RecordChecker:
-    """Checks batches of records of one file; picklable, so workers in other processes can run it."""
+    """Checks batches of records of one file; picklable, so workers in other processes can run it
+    (without a masking session: masking checks run in one process, the tokenizer uses every core)."""
 
-    def __init__(self, file: str, fmt: Format | None, forced: bool, enabled: frozenset[str]):
+    def __init__(self, file: str, fmt: Format | None, forced: bool, enabled: frozenset[str],
+                 masking: MaskingSession | None = None):
         self.file, self.fmt, self.forced, self.enabled = file, fmt, forced, enabled
+        self.masking = masking
+        self.markers = masking_rules.control_tokens(masking) if masking is not None else ()
 
     def check(self, batch: list[RawRecord]) -> BatchResult:
         findings: list[Finding] = []
@@ -124,6 +141,7 @@ class RecordChecker:
         # Locals: this loop runs once per record, and attribute lookups add up.
         file_format = self.fmt
         in_file_format = 0
+        to_encode: list[tuple[RawRecord, Sample]] = []
         for rec in batch:
             index, line, column, text, value = rec
             if value is UNPARSED:
@@ -148,12 +166,44 @@ class RecordChecker:
                     if sample is not None:
                         for check in SAMPLE_CHECKS:
                             check(sample, fmt, report)
+                        if self.masking is not None:
+                            masking_rules.check_text(sample, self.markers, report)
+                            to_encode.append((rec, sample))
             if problems:
                 self._add(rec, problems, findings)
                 problems.clear()
+        if to_encode:
+            self._check_masks(to_encode, findings)
         if in_file_format:
             formats[file_format.name] += in_file_format
         return BatchResult(len(batch), findings, digests.tobytes(), lines.tobytes(), columns.tobytes(), formats)
+
+    def _check_masks(self, records: list[tuple[RawRecord, Sample]], findings: list[Finding]) -> None:
+        """M rules over a batch: one tokenizer call for all of it, findings merged in record order."""
+        session = self.masking
+        problems: list[Problem] = []
+
+        def report(code: str, path: str, message: str) -> None:
+            problems.append(Problem(code, path, message))
+
+        try:
+            encoded = session.encode_many([sample for _, sample in records])
+        except DataforgeError:  # some sample cannot be laid out: find which, one by one
+            encoded = []
+            for _, sample in records:
+                try:
+                    encoded.append(session.encode(sample)[0])
+                except DataforgeError:
+                    encoded.append(None)
+        for (rec, sample), enc in zip(records, encoded):
+            if enc is None:
+                report("M004", "$", f"template {session.template_name} cannot lay out this sample")
+            else:
+                masking_rules.check_encoded(sample, enc, session, report)
+            if problems:
+                self._add(rec, problems, findings)
+                problems.clear()
+        findings.sort(key=lambda f: -1 if f.location.record is None else f.location.record)
 
     def check_range(self, span: tuple[str, int, int]) -> BatchResult:
         """Check the JSON Lines in bytes [start, end) of a file, numbered from line 1, record 0."""
@@ -214,6 +264,8 @@ class Linter:
         self.forced = None if self.options.format == "auto" else get_format(self.options.format)
         self.summary = Summary()
         self._digests: dict[str, _Digests] = {}
+        self._sessions: dict[str, MaskingSession] = {}
+        self._warned: list[MaskingSession] = []
 
     def run(self, paths: Iterable[str | os.PathLike]) -> Iterator[Finding]:
         with _relaxed_gc():
@@ -293,7 +345,16 @@ class Linter:
         if not first_batch:
             return
         fmt, first_findings = self._file_format(name, first_batch[0])
-        checker = RecordChecker(name, fmt, self.forced is not None, self.enabled)
+        masking = self._masking_session(fmt)
+        if masking is not None:
+            pool = None  # the tokenizer already encodes on every core
+            split = masking_rules.split_markers(masking)
+            if split and masking not in self._warned:  # said once per template, not per file
+                self._warned.append(masking)
+                first_findings += list(self._file_finding(
+                    "M005", name, f"{masking.tokenizer.name} splits {', '.join(split)} of template "
+                    f"{masking.template_name} into several tokens"))
+        checker = RecordChecker(name, fmt, self.forced is not None, self.enabled, masking)
         if pool is None:
             first = checker.check(first_batch)
             yield first._replace(findings=first_findings + first.findings)
@@ -305,6 +366,19 @@ class Linter:
             yield _shifted(result, line, record)
             line += result.line_count
             record += result.records
+
+    def _masking_session(self, fmt: Format | None) -> MaskingSession | None:
+        """One masking session per template: the template given, or the one the format trains with."""
+        options = self.options
+        if not options.masking:
+            return None
+        from dataforge.masking.encode import EncodeOptions
+
+        key = options.template or default_template_for(fmt.name if fmt else "")
+        if key not in self._sessions:
+            self._sessions[key] = MaskingSession.create(options.tokenizer, key, None, options.trust_remote_code,
+                                                        EncodeOptions(max_len=options.max_len))
+        return self._sessions[key]
 
     def _file_format(self, name: str, first: RawRecord) -> tuple[Format | None, list[Finding]]:
         if self.forced is not None:

@@ -26,6 +26,7 @@ class Rule:
     good: str  # the same data, mended
     fixable: bool = False
     example_format: str | None = None  # the --format the examples need, when detection is not enough
+    example_options: dict | None = None  # lint options the examples need (masking rules: template, max_len)
 
 
 RULES: dict[str, Rule] = {}
@@ -47,6 +48,6 @@ def get_rule(code: str) -> Rule:
 
 def load_all() -> dict[str, Rule]:
     """Import every family so its rules are registered, and return the registry."""
-    from dataforge.lint.rules import dataset, encoding, loss, preference, roles, shape, tools  # noqa: F401
+    from dataforge.lint.rules import dataset, encoding, loss, masking, preference, roles, shape, tools  # noqa: F401
 
     return RULES

@@ -1,0 +1,1 @@
+"""Loss-masked tokenization: tokenizers, encoding rendered samples, truncation, the preview."""

@@ -1,0 +1,96 @@
+"""One masking set-up (tokenizer, template, options), shared by preview, lint and the trainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataforge.errors import DataforgeError
+from dataforge.masking.encode import EncodedSample, EncodeOptions, encode, encode_many
+from dataforge.masking.preview import Summary, TokenRow, summarize, token_rows
+from dataforge.masking.tokenizer import TextTokenizer, load_tokenizer
+from dataforge.model import Sample
+from dataforge.templates import Template, default_template_for, get_template
+from dataforge.templates.render import MaskOptions
+
+
+@dataclass
+class MaskingSession:
+    tokenizer: TextTokenizer
+    template: Template | None  # None: the tokenizer's own chat template (`hf`)
+    options: EncodeOptions
+
+    @property
+    def template_name(self) -> str:
+        return self.template.name if self.template is not None else "hf"
+
+    @classmethod
+    def create(cls, tokenizer: str | None = None, template: str | None = None, format_name: str | None = None,
+               trust_remote_code: bool = False, options: EncodeOptions = EncodeOptions()) -> MaskingSession:
+        name = template or default_template_for(format_name or "")
+        return cls(load_tokenizer(tokenizer, trust_remote_code), None if name == "hf" else get_template(name), options)
+
+    @classmethod
+    def from_args(cls, args, format_name: str | None) -> MaskingSession:
+        mask = MaskOptions(train_on_prompt=getattr(args, "train_on_prompt", False),
+                           last_turn_only=getattr(args, "last_turn_only", False),
+                           train_end_of_turn=not getattr(args, "no_train_end_of_turn", False))
+        options = EncodeOptions(mask=mask, max_len=args.max_len, truncation=getattr(args, "truncation", "right"),
+                                labels=getattr(args, "labels", "unshifted"))
+        return cls.create(args.tokenizer, args.template, format_name, args.trust_remote_code, options)
+
+    def encode(self, sample: Sample) -> tuple[EncodedSample, list[str]]:
+        """(encoded sample, warnings); warnings only come from `hf` templates without markers.
+
+        A preference pair is encoded as its prompt followed by the chosen reply.
+        """
+        sample = as_conversation(sample)
+        if self.template is None:
+            from dataforge.masking.hf_template import encode_hf
+
+            return encode_hf(sample, self.tokenizer, self.options)
+        return encode(sample, self.template, self.tokenizer, self.options), []
+
+    def encode_many(self, samples: list[Sample]) -> list[EncodedSample]:
+        if self.template is None:
+            return [self.encode(s)[0] for s in samples]
+        return encode_many([as_conversation(s) for s in samples], self.template, self.tokenizer, self.options)
+
+    def preview(self, sample: Sample) -> tuple[EncodedSample, list[TokenRow], Summary]:
+        encoded, warnings = self.encode(sample)
+        return encoded, token_rows(encoded, self.tokenizer), summarize(encoded, as_conversation(sample),
+                                                                        self.template, self.tokenizer, warnings)
+
+
+def as_conversation(sample: Sample) -> Sample:
+    """A preference pair as the conversation that is trained towards: the prompt and the chosen reply."""
+    if sample.chosen is None:
+        return sample
+    return Sample.of((*sample.messages, sample.chosen), tools=sample.tools, meta=sample.meta)
+
+
+def pick_record(path: str, record: int | None = None, line: int | None = None,
+                first_with_findings: bool = False) -> tuple[int, int, Sample, str]:
+    """(index, line, sample, format name) of the record asked for; the first one by default."""
+    from dataforge.convert import read_samples
+
+    if first_with_findings:
+        from dataforge.lint.engine import Linter
+
+        found = next((f.location.record for f in Linter().run([path]) if f.location.record is not None), None)
+        if found is None:
+            raise DataforgeError(f"{path}: lint finds nothing to show in any record")
+        record = found
+    want = record if record is not None else (None if line is not None else 0)
+    if want is not None and want < 0:
+        raise DataforgeError("--record counts from 0")
+    if not Path(path).is_file():
+        raise DataforgeError(f"{path}: no such file")
+    for index, start, sample, why in read_samples(Path(path)):
+        if (want is not None and index == want) or (line is not None and start == line):
+            if sample is None:
+                raise DataforgeError(f"{path}:{start}: record {index} cannot be read: {why}",
+                                     hint="`dataforge lint` shows every problem in the file")
+            return index, start, sample, sample.meta["format"]
+    what = f"record {want}" if want is not None else f"a record starting on line {line}"
+    raise DataforgeError(f"{path}: no {what}")
