@@ -18,8 +18,8 @@ def table(rows: list[TokenRow], summary: Summary, header: str, out: TextIO) -> N
     from rich.text import Text
 
     # rich honours NO_COLOR itself; the ✔ column keeps trained tokens visible without colour.
-    console = Console(file=out, no_color="NO_COLOR" in os.environ, highlight=False, markup=False, width=100)
-    console.print(header)
+    console = Console(file=out, no_color="NO_COLOR" in os.environ, highlight=False, markup=False)
+    console.print(header, soft_wrap=True)
     grid = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for name, justify in (("#", "right"), ("token", "left"), ("id", "right"), ("label", "right"),
                           ("role", "left"), ("turn", "right"), ("", "left")):
@@ -40,7 +40,7 @@ def table(rows: list[TokenRow], summary: Summary, header: str, out: TextIO) -> N
     console.print(grid)
     console.print()
     for line in summary_lines(summary):
-        console.print(line)
+        console.print(line, soft_wrap=True)
 
 
 def summary_lines(summary: Summary) -> list[str]:

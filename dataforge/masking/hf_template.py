@@ -76,6 +76,13 @@ def _render(hf, messages: list[dict], tools, generation_prompt: bool) -> str:
 
 
 def _assistant_regions(hf, messages, tools, text: str, warnings: list[str]) -> list[tuple[int, int]]:
+    """Character ranges to train: each reply's text and the special tokens right after it.
+
+    A turn's region is what rendering it adds after the generation prompt; within it, the reply
+    text and the end-of-turn tokens that follow are trained, as generation markers would have
+    them, and the separators after (a newline, say) are not.
+    """
+    specials = sorted({t for t in hf.all_special_tokens if t}, key=len, reverse=True)
     regions = []
     for k, message in enumerate(messages):
         if message["role"] != "assistant":
@@ -86,7 +93,14 @@ def _assistant_regions(hf, messages, tools, text: str, warnings: list[str]) -> l
             warnings.append(f"message {k}: the chat template renders earlier turns differently once this "
                             "assistant turn follows, so its tokens cannot be told apart; it is not trained")
             continue
-        regions.append((len(before), len(through)))
+        start, end = len(before), len(through)
+        content = message.get("content") or ""
+        found = text.find(content, start, end) if content else -1
+        if found != -1:
+            end = found + len(content)
+            while (token := next((t for t in specials if text.startswith(t, end)), None)) and end < len(through):
+                end += len(token)
+        regions.append((start, end))
     return regions
 
 
