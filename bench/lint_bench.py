@@ -18,41 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from conversations import conversation  # noqa: E402  (bench/ is run as a folder of scripts)
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-
-ZH = "退货政策规定顾客在收到商品后七天内可以无理由退货但需保持商品完好无损并附带原始包装和发票仓库确认收货后原路退款"
-EN = ("the customer asks whether an opened item can still be returned and the assistant explains the policy "
-      "refunds arrive within three business days after the warehouse confirms receipt").split()
-TOOLS = [{"name": "get_weather", "description": "查询城市天气",
-          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
-
-
-def _text(rng: random.Random, n: int) -> str:
-    if rng.random() < 0.5:
-        return "".join(rng.choice(ZH) for _ in range(n))
-    return " ".join(rng.choice(EN) for _ in range(max(1, n // 4)))
-
-
-def _record(rng: random.Random) -> dict:
-    conversation = []
-    if rng.random() < 0.4:
-        conversation.append({"role": "system", "content": _text(rng, 40)})
-    record: dict = {}
-    with_tools = rng.random() < 0.25
-    if with_tools:
-        record["tools"] = TOOLS
-    for _ in range(rng.randint(1, 3)):
-        conversation.append({"role": "user", "content": _text(rng, rng.randint(20, 120))})
-        if with_tools and rng.random() < 0.5:
-            conversation.append({"role": "tool", "name": "get_weather", "parameters": {"city": "北京"},
-                                 "observation": {"temperature": rng.randint(-10, 35), "condition": "晴"}})
-        conversation.append({"role": "assistant", "content": _text(rng, rng.randint(60, 300))})
-    if with_tools and conversation[0]["role"] == "system":
-        conversation.pop(0)  # keep the data clean: tools with a system prompt is a finding (T008)
-    record["conversations"] = conversation
-    return record
-
 
 def build(size_mb: int) -> dict[str, Path]:
     DATA.mkdir(exist_ok=True)
@@ -69,7 +38,7 @@ def build(size_mb: int) -> dict[str, Path]:
         compact.write("[")
         first = True
         while written < target:
-            record = _record(rng)
+            record = conversation(rng)
             line = json.dumps(record, ensure_ascii=False)
             lines.write(line + "\n")
             pretty = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")

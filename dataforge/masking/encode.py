@@ -35,6 +35,8 @@ class EncodeOptions:
     truncation: str = "right"
     prompt_share: float = 0.5
     labels: str = "unshifted"
+    #: character spans per token, for showing tokens; training and lint do without (it halves the cost)
+    spans: bool = False
 
     def __post_init__(self) -> None:
         if self.truncation not in TRUNCATIONS:
@@ -51,9 +53,9 @@ class EncodedSample:
     labels: tuple[int, ...]
     messages: tuple[int, ...]  # per token: index into the sample's messages, -1 for template text
     roles: tuple[str, ...]  # per token
-    spans: tuple[tuple[int, int], ...]  # per token: characters of `text`
+    spans: tuple[tuple[int, int], ...]  # per token: characters of `text` (empty unless options.spans)
     kinds: tuple[str, ...]  # per token: the segment kind (header, content, end, separator, ...)
-    text: str  # the rendered sample (before truncation)
+    text: str  # the rendered sample before truncation (empty unless options.spans)
     template: str
     convention: str
     length_before: int  # tokens before truncation
@@ -66,7 +68,7 @@ class EncodedSample:
 
     @property
     def trained(self) -> int:
-        return sum(1 for label in self.labels if label != IGNORE)
+        return len(self.labels) - self.labels.count(IGNORE)
 
     @property
     def lost_trained(self) -> int:
@@ -89,10 +91,10 @@ def encode_many(samples: Sequence[Sample], template: Template, tokenizer: TextTo
     cache = tokenizer._cache
     todo = list({seg.text for segments in rendered for seg in segments
                  if seg.kind != "content" and seg.text not in cache})
-    for text, encoded in zip(todo, tokenizer.encode_many(todo)):
+    for text, encoded in zip(todo, tokenizer.encode_many(todo)):  # with spans: cached for good
         cache[text] = encoded
     contents = [seg.text for segments in rendered for seg in segments if seg.kind == "content"]
-    encoded_contents = iter(tokenizer.encode_many(contents))
+    encoded_contents = iter(tokenizer.encode_many(contents, spans=options.spans))
     out = []
     for sample, segments in zip(samples, rendered):
         pieces = [next(encoded_contents) if seg.kind == "content" else cache[seg.text] for seg in segments]
@@ -102,45 +104,47 @@ def encode_many(samples: Sequence[Sample], template: Template, tokenizer: TextTo
 
 def _assemble(sample: Sample, segments: list[Segment], pieces, template: Template,
               options: EncodeOptions) -> EncodedSample:
+    """Join the segments' tokens. Per-token lists are built a segment at a time with list.extend,
+    in C: a Python step per token would cost as much as tokenizing."""
     ids: list[int] = []
-    trained: list[bool] = []
+    labels: list[int] = []
     messages: list[int] = []
     roles: list[str] = []
     spans: list[tuple[int, int]] = []
     kinds: list[str] = []
     start = 0
     for seg, (seg_ids, offsets) in zip(segments, pieces):
+        n = len(seg_ids)
         ids.extend(seg_ids)
-        kinds.extend([seg.kind] * len(seg_ids))
-        trained.extend([seg.trained] * len(seg_ids))
-        messages.extend([seg.message] * len(seg_ids))
-        roles.extend([seg.role] * len(seg_ids))
-        spans.extend((start + a, start + b) for a, b in offsets)
-        start += len(seg.text)
-    text = "".join(seg.text for seg in segments)
+        labels.extend(seg_ids if seg.trained else [IGNORE] * n)
+        kinds.extend([seg.kind] * n)
+        messages.extend([seg.message] * n)
+        roles.extend([seg.role] * n)
+        if options.spans:
+            spans.extend((start + a, start + b) for a, b in offsets)
+            start += len(seg.text)
     if template.end_of_turn_is_next:
-        flags = trained_flags(sample, options.mask)
-        _train_as_chatglm3(trained, messages, flags)
+        trained = [label != IGNORE for label in labels]
+        _train_as_chatglm3(trained, messages, trained_flags(sample, options.mask))
         if not options.mask.train_end_of_turn:  # the ending token of each reply goes back to untrained
             for i in range(1, len(messages)):
                 if messages[i] != messages[i - 1] and messages[i - 1] != TEMPLATE and roles[i - 1] in REPLY_SIDE:
                     trained[i] = False
+        labels = [tid if t else IGNORE for tid, t in zip(ids, trained)]
+        for i in range(1, len(kinds)):  # the token after a reply is its end of turn
+            if messages[i] != messages[i - 1] and roles[i - 1] in REPLY_SIDE:
+                kinds[i] = "end"
     if options.labels == "chatglm3":
         flags = trained_flags(sample, options.mask)
         mask = [m != TEMPLATE and flags[m] for m in messages]
         labels = [IGNORE] + [tid if mask[i - 1] else IGNORE for i, tid in enumerate(ids) if i > 0]
         labels = labels[:len(ids)]
-    else:
-        labels = [tid if t else IGNORE for tid, t in zip(ids, trained)]
-    length_before, trained_before = len(ids), sum(1 for x in labels if x != IGNORE)
+    length_before, trained_before = len(ids), len(labels) - labels.count(IGNORE)
     keep, cut = _truncate(labels, messages, sample, options)
     pick = (lambda seq: tuple(seq[i] for i in keep)) if keep is not None else tuple
-    if template.end_of_turn_is_next:  # the token after a reply is its end of turn
-        for i in range(1, len(kinds)):
-            if messages[i] != messages[i - 1] and roles[i - 1] in REPLY_SIDE:
-                kinds[i] = "end"
-    return EncodedSample(pick(ids), pick(labels), pick(messages), pick(roles), pick(spans), pick(kinds), text,
-                         template.name, options.labels, length_before, trained_before, cut)
+    text = "".join(seg.text for seg in segments) if options.spans else ""
+    return EncodedSample(pick(ids), pick(labels), pick(messages), pick(roles), pick(spans) if spans else (),
+                         pick(kinds), text, template.name, options.labels, length_before, trained_before, cut)
 
 
 def _train_as_chatglm3(trained: list[bool], messages: list[int], flags: list[bool]) -> None:

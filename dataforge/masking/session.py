@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dataforge.errors import DataforgeError
@@ -57,7 +57,8 @@ class MaskingSession:
         return encode_many([as_conversation(s) for s in samples], self.template, self.tokenizer, self.options)
 
     def preview(self, sample: Sample) -> tuple[EncodedSample, list[TokenRow], Summary]:
-        encoded, warnings = self.encode(sample)
+        shown = MaskingSession(self.tokenizer, self.template, replace(self.options, spans=True))
+        encoded, warnings = shown.encode(sample)
         return encoded, token_rows(encoded, self.tokenizer), summarize(encoded, as_conversation(sample),
                                                                         self.template, self.tokenizer, warnings)
 

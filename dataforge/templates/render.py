@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from dataforge.errors import DataforgeError
@@ -66,16 +67,13 @@ def render(sample: Sample, template: Template, options: MaskOptions = MaskOption
     def fill(fmt: str, values: dict, index: int, role: str, trained: bool, literal_kind: str,
              literal_trained: bool = False) -> None:
         """Literal text as scaffolding (or trained, inside a reply's body), placeholders as content."""
-        pos = 0
-        for m in _PLACEHOLDER.finditer(fmt):
-            add(fmt[pos:m.start()], index, role, literal_trained, literal_kind)
-            key = m.group(1)
-            if key in specials:
+        for literal, key in _parts(fmt):
+            if literal:
+                add(literal, index, role, literal_trained, literal_kind)
+            elif key in specials:
                 add(specials[key], index, role, literal_trained, literal_kind)
             else:
                 add(values.get(key, ""), index, role, trained, "content")
-            pos = m.end()
-        add(fmt[pos:], index, role, literal_trained, literal_kind)
 
     system_index = next((i for i, m in enumerate(messages) if m.role == Role.SYSTEM), None)
     system_segments = _system_segments(sample, template, system_index, flags, specials, fill, out)
@@ -115,6 +113,17 @@ def render(sample: Sample, template: Template, options: MaskOptions = MaskOption
             raise RenderError(f"template {template.name} cannot lay out role {m.role!r} (at {m.path})")
     fill(template.suffix, {}, TEMPLATE, "template", False, "suffix")
     return out
+
+
+@lru_cache(maxsize=512)
+def _parts(fmt: str) -> tuple[tuple[str, str], ...]:
+    """A format string as (literal, "") and ("", placeholder) parts, parsed once."""
+    parts, pos = [], 0
+    for m in _PLACEHOLDER.finditer(fmt):
+        parts += [(fmt[pos:m.start()], ""), ("", m.group(1))]
+        pos = m.end()
+    parts.append((fmt[pos:], ""))
+    return tuple(p for p in parts if p != ("", ""))
 
 
 def _system_segments(sample: Sample, template: Template, system_index: int | None, flags: list[bool],

@@ -3,8 +3,12 @@
 
 import pytest
 
+from dataforge.masking.encode import EncodeOptions
 from dataforge.masking.tokenizer import TextTokenizer, load_tokenizer
 from dataforge.templates import TEMPLATES
+
+
+SHOWN = EncodeOptions(spans=True)  # the token texts are compared, so spans are needed
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from dataforge.masking.encode import encode
 from dataforge.model import Message, Role, Sample
 from dataforge.templates import TEMPLATES
-from tests.masking.conftest import marked
+from tests.masking.conftest import SHOWN, marked
 
 
 def U(text, loss=None):
@@ -149,13 +149,13 @@ def test_every_template_has_expectations():
 @pytest.mark.parametrize("template", sorted(EXPECTED))
 @pytest.mark.parametrize("case", sorted(SAMPLES))
 def test_rendering_and_mask(tokenizer, template, case):
-    encoded = encode(SAMPLES[case], TEMPLATES[template], tokenizer)
+    encoded = encode(SAMPLES[case], TEMPLATES[template], tokenizer, SHOWN)
     assert marked(encoded) == EXPECTED[template][case]
     assert encoded.text == EXPECTED[template][case].replace("⟦", "").replace("⟧", "")
 
 
 def test_qwen_single_turn_token_by_token(tokenizer):
-    encoded = encode(SAMPLES["single"], TEMPLATES["qwen"], tokenizer)
+    encoded = encode(SAMPLES["single"], TEMPLATES["qwen"], tokenizer, SHOWN)
     tokens = [(encoded.text[a:b], label != -100, role) for (a, b), label, role in
               zip(encoded.spans, encoded.labels, encoded.roles)]
     assert tokens == [("<|im_start|>", False, "user"), ("user", False, "user"), ("\n", False, "user"),
@@ -171,7 +171,7 @@ def test_alpaca_with_input(tokenizer):
     from dataforge.formats import FORMATS
 
     sample = FORMATS["alpaca"].read({"instruction": "Say hi", "input": "to Bob", "output": "Hi Bob"}, [])
-    encoded = encode(sample, TEMPLATES["alpaca"], tokenizer)
+    encoded = encode(sample, TEMPLATES["alpaca"], tokenizer, SHOWN)
     assert marked(encoded) == (
         "Below is an instruction that describes a task, paired with an input that provides further context. "
         "Write a response that appropriately completes the request.\n\n"
