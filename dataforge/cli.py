@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from dataforge.lint.engine import LintOptions, Linter
+    from dataforge.lint.engine import Linter, LintOptions
     from dataforge.lint.findings import Severity
     from dataforge.lint.reporters import REPORTERS, text
     from dataforge.settings import lint_settings

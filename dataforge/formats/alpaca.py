@@ -8,8 +8,17 @@ templates, which lay them out separately, get them back exactly.
 from __future__ import annotations
 
 from dataforge.formats.base import (
-    MISSING, WRONG_TYPE, Format, Problem, item_path, loss_flags_dropped, require_str,
-    split_system, type_name,
+    MISSING,
+    WRONG_TYPE,
+    Format,
+    Problem,
+    item_path,
+    loss_flags_dropped,
+    pair_turns,
+    require_str,
+    split_system,
+    type_name,
+    unheld_parts,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -51,22 +60,8 @@ class Alpaca(Format):
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         system, rest, losses = split_system(sample)
         losses += loss_flags_dropped(rest, self.name)
-        pairs: list[tuple[Message, Message]] = []
-        pending: Message | None = None
-        for m in rest:
-            if m.role == Role.USER and pending is None:
-                pending = m
-            elif m.role == Role.ASSISTANT and pending is not None:
-                pairs.append((pending, m))
-                pending = None
-            else:
-                losses.append(f"{self.name} holds user/assistant pairs only; {m.path} ({m.role}) was dropped")
-        if pending is not None:
-            losses.append(f"user turn at {pending.path} has no answer and was dropped")
-        if sample.tools is not None:
-            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
-        if sample.is_preference:
-            losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
+        pairs = pair_turns(self.name, rest, losses)
+        losses += unheld_parts(self.name, sample)
         record: dict = {}
         if pairs:
             user, reply = pairs[-1]

@@ -9,12 +9,11 @@ severity and documentation; adapters only say what they saw and where.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
-
-import json
 
 import orjson
 
@@ -238,6 +237,44 @@ def split_system(sample: Sample) -> tuple[str | None, list[Message], list[str]]:
         else:
             rest.append(m)
     return system, rest, losses
+
+
+def role_field(message: dict, key: str, path: str, problems: list[Problem]) -> str | None:
+    """The role name stored under ``key`` ("role", "from"), or None after reporting why not."""
+    name = message.get(key)
+    if type(name) is str:
+        return name
+    problems.append(Problem(MISSING if name is None else WRONG_TYPE, f"{path}.{key}",
+                            f"message has no {key!r}" if name is None else
+                            f"{key!r} must be a string, got {type_name(name)}"))
+    return None
+
+
+def pair_turns(fmt: str, messages: list[Message], losses: list[str]) -> list[tuple[Message, Message]]:
+    """(user, assistant) pairs, for formats that hold nothing else; what is left over is a loss."""
+    pairs: list[tuple[Message, Message]] = []
+    pending: Message | None = None
+    for m in messages:
+        if m.role == "user" and pending is None:
+            pending = m
+        elif m.role == "assistant" and pending is not None:
+            pairs.append((pending, m))
+            pending = None
+        else:
+            losses.append(f"{fmt} holds user/assistant pairs only; {m.path} ({m.role}) was dropped")
+    if pending is not None:
+        losses.append(f"user turn at {pending.path} has no answer and was dropped")
+    return pairs
+
+
+def unheld_parts(fmt: str, sample: Sample, tools: bool = True, preference: bool = True) -> list[str]:
+    """Losses for the sample-level parts a format has no place for."""
+    losses = []
+    if tools and sample.tools is not None:
+        losses.append(f"{fmt} holds no tool definitions; tools were dropped")
+    if preference and sample.is_preference:
+        losses.append(f"{fmt} holds no chosen/rejected pair; only the prompt was written")
+    return losses
 
 
 def loss_flags_dropped(messages: list[Message] | tuple[Message, ...], fmt: str) -> list[str]:

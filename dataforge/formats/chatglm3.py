@@ -7,8 +7,20 @@ call, then an observation) that share the message's JSONPath, and the writer joi
 from __future__ import annotations
 
 from dataforge.formats.base import (
-    ARGUMENTS_NOT_OBJECT, MISSING, WRONG_TYPE, Format, Problem, item_path, not_an_object,
-    observation_text, PlainLayout, plain_columns, require_list, require_str, type_name, unknown_keys,
+    ARGUMENTS_NOT_OBJECT,
+    WRONG_TYPE,
+    Format,
+    PlainLayout,
+    Problem,
+    item_path,
+    not_an_object,
+    observation_text,
+    plain_columns,
+    require_list,
+    require_str,
+    role_field,
+    type_name,
+    unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -56,10 +68,8 @@ class ChatGLM3(Format):
         if role == "tool":
             return _read_tool(m, path, problems)
         unknown_keys(m, _TEXT_KEYS, path, problems)
-        if type(role) is not str:
-            problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
-                                    "message has no role" if role is None else
-                                    f"role must be a string, got {type_name(role)}"))
+        role = role_field(m, "role", path, problems)
+        if role is None:
             return []
         role = self.role_of(role, path + ".role", problems)
         return [Message(role, require_str(m, "content", path, problems), m.get("loss"), path=path)]

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataforge.formats.base import (
-    Format, Problem, item_path, loss_flags_dropped, not_an_object, require_list, require_str,
-    split_system, unknown_keys,
+    Format,
+    Problem,
+    item_path,
+    loss_flags_dropped,
+    not_an_object,
+    pair_turns,
+    require_list,
+    require_str,
+    split_system,
+    unheld_parts,
+    unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -45,21 +54,9 @@ class Firefly(Format):
         if system is not None:
             losses.append(f"{self.name} holds no system message; it was dropped")
         losses += loss_flags_dropped(rest, self.name)
-        turns, pending = [], None
-        for m in rest:
-            if m.role == Role.USER and pending is None:
-                pending = m
-            elif m.role == Role.ASSISTANT and pending is not None:
-                turns.append({"human": pending.content, "assistant": m.content})
-                pending = None
-            else:
-                losses.append(f"{self.name} holds human/assistant pairs only; {m.path} ({m.role}) was dropped")
-        if pending is not None:
-            losses.append(f"user turn at {pending.path} has no answer and was dropped")
-        if sample.tools is not None:
-            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
-        if sample.is_preference:
-            losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
+        turns = [{"human": user.content, "assistant": reply.content}
+                 for user, reply in pair_turns(self.name, rest, losses)]
+        losses += unheld_parts(self.name, sample)
         record: dict = {"conversation": turns}
         if sample.extra:
             record.update(sample.extra)

@@ -8,8 +8,22 @@ ids are not kept: the writer numbers calls `call_0`, `call_1`, ... and points ob
 from __future__ import annotations
 
 from dataforge.formats.base import (
-    ARGUMENTS_NOT_OBJECT, ARGUMENTS_NOT_STRING, MISSING, WRONG_TYPE, Format, Problem, dumps,
-    item_path, not_an_object, parse_json_string, PlainLayout, plain_columns, require_list, type_name, unknown_keys,
+    ARGUMENTS_NOT_OBJECT,
+    ARGUMENTS_NOT_STRING,
+    MISSING,
+    WRONG_TYPE,
+    Format,
+    PlainLayout,
+    Problem,
+    dumps,
+    item_path,
+    not_an_object,
+    parse_json_string,
+    plain_columns,
+    require_list,
+    role_field,
+    type_name,
+    unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -52,11 +66,8 @@ class OpenAIMessages(Format):
                 not_an_object(m, path, problems)
                 continue
             unknown_keys(m, _MESSAGE_KEYS, path, problems)
-            role = m.get("role")
-            if type(role) is not str:
-                problems.append(Problem(MISSING if role is None else WRONG_TYPE, path + ".role",
-                                        "message has no role" if role is None else
-                                        f"role must be a string, got {type_name(role)}"))
+            role = role_field(m, "role", path, problems)
+            if role is None:
                 continue
             role = self.role_of(role, path + ".role", problems)
             content = _read_content(m, path, problems, nullable=role == Role.ASSISTANT and "tool_calls" in m)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str
+from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str, unheld_parts
 from dataforge.model import Message, Role, Sample
 
 
@@ -31,8 +31,7 @@ class Preference(Format):
         for m in sample.messages:
             if m not in prompt:
                 losses.append(f"{self.name} holds a single prompt; {m.path} ({m.role}) was dropped")
-        if sample.tools is not None:
-            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
+        losses += unheld_parts(self.name, sample, preference=False)
         record = {"prompt": prompt[0].content if prompt else ""}
         for key in ("chosen", "rejected"):
             reply = getattr(sample, key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str
+from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str, unheld_parts
 from dataforge.model import Role, Sample
 
 _PATHS = ("$.prompt", "$.response")
@@ -31,10 +31,7 @@ class PromptResponse(Format):
         for i, m in enumerate(messages):
             if i not in last.values():
                 losses.append(f"{self.name} holds one prompt and one response; {m.path} ({m.role}) was dropped")
-        if sample.tools is not None:
-            losses.append(f"{self.name} holds no tool definitions; tools were dropped")
-        if sample.is_preference:
-            losses.append(f"{self.name} holds no chosen/rejected pair; only the prompt was written")
+        losses += unheld_parts(self.name, sample)
         record = {"prompt": "" if last[Role.USER] is None else messages[last[Role.USER]].content,
                   "response": "" if last[Role.ASSISTANT] is None else messages[last[Role.ASSISTANT]].content}
         if sample.extra:

@@ -7,9 +7,24 @@ adds `chosen` and `rejected` replies after a prompt conversation that ends with 
 from __future__ import annotations
 
 from dataforge.formats.base import (
-    ARGUMENTS_NOT_STRING, BAD_TOOLS, MISSING, WRONG_TYPE, Format, Problem, dumps, item_path,
-    loss_flags_dropped, not_an_object, parse_json_string, PlainLayout, plain_columns, require_list, require_str,
-    split_system, type_name, unknown_keys,
+    ARGUMENTS_NOT_STRING,
+    BAD_TOOLS,
+    WRONG_TYPE,
+    Format,
+    PlainLayout,
+    Problem,
+    dumps,
+    item_path,
+    loss_flags_dropped,
+    not_an_object,
+    parse_json_string,
+    plain_columns,
+    require_list,
+    require_str,
+    role_field,
+    split_system,
+    type_name,
+    unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -111,11 +126,8 @@ def _read_message(fmt: Format, m: object, path: str, problems: list[Problem]) ->
         not_an_object(m, path, problems)
         return None
     unknown_keys(m, _MESSAGE_KEYS, path, problems)
-    tag = m.get("from")
-    if type(tag) is not str:
-        problems.append(Problem(MISSING if tag is None else WRONG_TYPE, path + ".from",
-                                "message has no 'from'" if tag is None else
-                                f"'from' must be a string, got {type_name(tag)}"))
+    tag = role_field(m, "from", path, problems)
+    if tag is None:
         return None
     role = _ROLES.get(tag) or fmt.role_of(tag, path + ".from", problems)
     if role == Role.TOOL_CALL:

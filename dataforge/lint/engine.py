@@ -16,23 +16,22 @@ from __future__ import annotations
 import gc
 import io
 import os
-from contextlib import contextmanager
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
 from dataforge.errors import DataforgeError
 from dataforge.formats import FORMATS, Format, Problem, detect, get_format
+from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, iter_records, open_records
 from dataforge.jsonio.locate import locate
 from dataforge.jsonio.parse import diagnose, parse
-from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, iter_records, open_records
 from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError, iter_jsonl
 from dataforge.lint.findings import Finding, Location, Severity
-from dataforge.lint.rules import RULES, load_all
-from dataforge.lint.rules import loss, preference, roles, tools
+from dataforge.lint.rules import RULES, load_all, loss, preference, roles, tools
 from dataforge.lint.rules import masking as masking_rules
 from dataforge.masking.session import MaskingSession
 from dataforge.model import Sample

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dataforge.errors import DataforgeError
-from dataforge.model import REPLY_SIDE, Role, Sample
 from dataforge.masking.tokenizer import TextTokenizer
+from dataforge.model import REPLY_SIDE, Role, Sample
 from dataforge.templates.model import Template
 from dataforge.templates.render import TEMPLATE, MaskOptions, Segment, render, trained_flags
 

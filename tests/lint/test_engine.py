@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dataforge.lint.engine import LintOptions, Linter
+from dataforge.lint.engine import Linter, LintOptions
 from tests.conftest import SAMPLES, write_jsonl
 
 BROKEN = [
@@ -110,7 +110,7 @@ def test_exit_codes(tmp_path, run_line, flags, code):
 
 
 def test_settings_from_pyproject(tmp_path, run_line, monkeypatch):
-    path = write_jsonl(tmp_path / "d.jsonl", BROKEN)
+    write_jsonl(tmp_path / "d.jsonl", BROKEN)
     (tmp_path / "pyproject.toml").write_text('[tool.dataforge.lint]\nselect = ["L"]\noutput-format = "json"\n')
     monkeypatch.chdir(tmp_path)
     result = run_line("dataforge lint d.jsonl")

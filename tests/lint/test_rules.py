@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dataforge.lint.engine import LintOptions, Linter
+from dataforge.lint.engine import Linter, LintOptions
 from dataforge.lint.rules import RULES, load_all
 
 load_all()

@@ -7,7 +7,6 @@ from dataforge.masking.encode import EncodeOptions
 from dataforge.masking.tokenizer import TextTokenizer, load_tokenizer
 from dataforge.templates import TEMPLATES
 
-
 SHOWN = EncodeOptions(spans=True)  # the token texts are compared, so spans are needed
 
 
