@@ -27,6 +27,8 @@ BAD_TOOLS = "T001"
 ARGUMENTS_NOT_OBJECT = "T004"
 ARGUMENTS_NOT_STRING = "T007"
 UNKNOWN_ROLE = "R001"
+#: where a generated record came from; every format keeps it, trainers ignore it
+PROVENANCE = "provenance"
 ROLE_ALIAS = "R010"
 
 
@@ -97,13 +99,15 @@ class Format:
         return name
 
     def extra_keys(self, raw: dict, problems: list[Problem]) -> dict | None:
-        """Top-level keys the format does not define: kept, and reported once each."""
+        """Top-level keys the format does not define: kept, and reported once each (except
+        dataforge's own `provenance`, which every format carries along untrained)."""
         if raw.keys() <= self.keys:
             return None
         extra = {k: v for k, v in raw.items() if k not in self.keys}
         for key in extra:
-            problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),
-                                    f"unknown key {key!r} for format {self.name}"))
+            if key != PROVENANCE:
+                problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),
+                                        f"unknown key {key!r} for format {self.name}"))
         return extra
 
 

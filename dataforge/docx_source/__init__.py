@@ -1,0 +1,1 @@
+"""Reading .docx documents into blocks, and grouping blocks into chunks for generation."""

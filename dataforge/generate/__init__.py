@@ -1,0 +1,1 @@
+"""Generating training records from document chunks: offline or through an LLM API."""
