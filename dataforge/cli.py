@@ -56,6 +56,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("templates", help="list the chat templates masking and preview can use")
 
+    chunks = sub.add_parser("chunks", help="show how a .docx is cut into chunks for generation")
+    chunks.add_argument("docx")
+    chunks.add_argument("--budget", type=int, default=512, help="tokens per chunk (default 512)")
+    chunks.add_argument("--output-format", choices=("text", "json"), default="text")
+
+    generate = sub.add_parser("generate", help="make training records from .docx documents",
+                              description="Without an endpoint, records come from the document's own structure "
+                                          "(no model, no key). With --base-url and --model, an OpenAI-compatible "
+                                          "server writes them.")
+    generate.add_argument("docx", nargs="+")
+    generate.add_argument("-o", "--output", help="records file, .jsonl or .json (default: <first docx>.<to>.jsonl)")
+    generate.add_argument("--to", default="alpaca", choices=("alpaca", "openai", "chatglm3"), help="record format")
+    generate.add_argument("--budget", type=int, default=512, help="tokens per chunk")
+    generate.add_argument("--base-url", help="OpenAI-compatible endpoint (or DATAFORGE_BASE_URL)")
+    generate.add_argument("--model", help="model name (or DATAFORGE_MODEL)")
+    generate.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the key "
+                                                               "(default OPENAI_API_KEY; or DATAFORGE_API_KEY)")
+    generate.add_argument("--concurrency", type=int, default=8)
+    generate.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    generate.add_argument("--retries", type=int, default=5, help="retries on 429, 5xx and timeouts")
+    generate.add_argument("--reasks", type=int, default=2, help="times a bad reply is asked again, with its errors")
+    generate.add_argument("--per-chunk", type=int, default=2, help="records asked for per chunk")
+    generate.add_argument("--turns", type=int, default=1, help="user turns per conversation (openai, chatglm3)")
+    generate.add_argument("--tools", action="store_true", help="ask for tool calls where they fit")
+    generate.add_argument("--price", nargs=2, type=float, metavar=("PROMPT", "COMPLETION"),
+                          help="price per million tokens, for the cost tally")
+    generate.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run")
+
+    serve = sub.add_parser("serve-test-llm", help="run a fake OpenAI-compatible server for tests and CI")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    serve.add_argument("--script", help="a JSON file: a list of actions, one per request (see its docs)")
+
     preview = sub.add_parser("preview", help="show a sample's tokens, ids and labels (-100 where not trained)",
                              description="Tokenize one record the way training will, and show what is trained.")
     preview.add_argument("file")
@@ -233,8 +266,72 @@ def _preview(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _chunks(args: argparse.Namespace) -> int:
+    import json
+
+    from dataforge.docx_source.chunker import chunk_blocks
+    from dataforge.docx_source.reader import read_blocks
+
+    chunks = chunk_blocks(read_blocks(args.docx), args.docx, args.budget)
+    for c in chunks:
+        if args.output_format == "json":
+            print(json.dumps({"index": c.index, "id": c.id, "heading_path": list(c.heading_path),
+                              "blocks": [c.first_block, c.last_block], "tokens": c.tokens, "text": c.text},
+                             ensure_ascii=False))
+        else:
+            print(f"── chunk {c.index} · {c.path_text or '(no heading)'} · blocks {c.first_block}-{c.last_block}"
+                  f" · {c.tokens} tokens")
+            print(c.text + "\n")
+    return ExitCode.OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dataforge.generate.job import GenerationJob, JobOptions, default_output
+    from dataforge.generate.llm import Endpoint
+    from dataforge.generate.progress import ProgressDisplay
+    from dataforge.settings import generate_settings
+
+    endpoint = Endpoint.from_settings(args.base_url, args.model, args.api_key_env, args.timeout, generate_settings())
+    options = JobOptions(target=args.to, budget=args.budget, concurrency=args.concurrency, max_reasks=args.reasks,
+                         per_chunk=args.per_chunk, turns=args.turns, tools=args.tools, retries=args.retries,
+                         prices=tuple(args.price) if args.price else None)
+    out = Path(args.output) if args.output else default_output(Path(args.docx[0]), args.to)
+    with ProgressDisplay(sys.stderr, "offline" if endpoint is None else endpoint.model) as display:
+        job = GenerationJob(args.docx, out, options, endpoint, progress=display.update, fresh=args.fresh)
+        report = job.run()
+    cost = report.cost(options.prices)
+    print(f"wrote {report.records} record(s) to {report.out} from {report.chunks} chunk(s)"
+          + (f" ({report.resumed} resumed from the journal)" if report.resumed else ""), file=sys.stderr)
+    if endpoint is not None:
+        print(f"requests {report.requests}, replies reused {report.cached}, retried {report.retried}, "
+              f"tokens {report.prompt_tokens} in / {report.completion_tokens} out"
+              + (f", cost {cost:.4f}" if cost is not None else ""), file=sys.stderr)
+    for change in dict.fromkeys(report.downgrades):
+        print(f"note: the server refused a structured-output level: {change}", file=sys.stderr)
+    if report.rejects:
+        print(f"{report.rejects} rejected record(s) or reply(ies), with the reason, in {report.rejects_path}",
+              file=sys.stderr)
+    return ExitCode.FINDINGS if report.failed else ExitCode.OK
+
+
+def _serve_test_llm(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from dataforge.generate.testserver import FakeLLM
+
+    script = json.loads(open(args.script, encoding="utf-8").read()) if args.script else None
+    with FakeLLM(script, args.latency, args.port) as server:
+        print(server.base_url, flush=True)
+        while True:
+            time.sleep(3600)
+
+
 _COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema,
-             "templates": _templates, "preview": _preview}
+             "templates": _templates, "preview": _preview, "chunks": _chunks, "generate": _generate,
+             "serve-test-llm": _serve_test_llm}
 
 if __name__ == "__main__":
     sys.exit(main())

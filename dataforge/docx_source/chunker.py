@@ -74,7 +74,14 @@ def chunk_blocks(blocks: list[Block], source: str, budget: int = 512, count: Cou
 
     def flush() -> None:
         if current:
-            text = "\n".join(u[0] for u in current)
+            text = current[0][0]
+            for (before, block_before, _), (piece, block, _) in zip(current, current[1:]):
+                if block is block_before and block.kind != "table":
+                    # pieces of one paragraph rejoin as written: a space after Latin punctuation only
+                    text += " " if before[-1:] in ".!?;" else ""
+                else:
+                    text += "\n"
+                text += piece
             covered = tuple(dict.fromkeys(u[1] for u in current))
             chunks.append(Chunk(len(chunks), source, current_path, text, covered[0].index, covered[-1].index,
                                 sum(u[2] for u in current), covered))

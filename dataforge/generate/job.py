@@ -1,0 +1,279 @@
+"""A generation job: every chunk of the sources, through the offline generator or an LLM,
+into validated records in the target format, resumable from its journal."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataforge.docx_source.chunker import Chunk, chunk_blocks
+from dataforge.docx_source.reader import read_blocks
+from dataforge.errors import DataforgeError
+from dataforge.generate import prompts
+from dataforge.generate.journal import Journal
+from dataforge.generate.llm import Endpoint, GaveUp, LLMClient
+from dataforge.generate.offline import offline_pairs
+from dataforge.generate.records import PROMPT_VERSION, TARGETS, pair_sample, problems_of, provenance, to_record
+from dataforge.jsonio.layout import RecordWriter, is_json_lines
+from dataforge.jsonio.write import atomic_writer
+
+Progress = Callable[[str, dict], None]
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    target: str = "alpaca"
+    budget: int = 512  # tokens per chunk
+    concurrency: int = 8
+    max_reasks: int = 2  # a bad reply is asked again this many times, with what was wrong
+    per_chunk: int = 2  # records asked for per chunk
+    turns: int = 1
+    tools: bool = False
+    retries: int = 5
+    backoff: float = 1.0
+    prices: tuple[float, float] | None = None  # per million prompt / completion tokens, for the tally
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise DataforgeError(f"cannot generate {self.target!r} records", hint="one of: " + ", ".join(TARGETS))
+
+
+@dataclass
+class JobReport:
+    out: Path
+    rejects_path: Path
+    chunks: int = 0
+    resumed: int = 0  # chunks already finished in the journal
+    done: int = 0
+    failed: int = 0  # chunks with no record kept
+    retried: int = 0  # re-asks after a bad reply, and transport retries
+    records: int = 0
+    rejects: int = 0
+    requests: int = 0
+    cached: int = 0  # replies taken from the cache or the journal instead of a request
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    downgrades: list[str] = field(default_factory=list)
+
+    def cost(self, prices: tuple[float, float] | None) -> float | None:
+        if prices is None:
+            return None
+        return (self.prompt_tokens * prices[0] + self.completion_tokens * prices[1]) / 1e6
+
+
+def cache_dir() -> Path:
+    from dataforge.masking.tokenizer import cache_dir as base
+
+    return base() / "replies"
+
+
+class GenerationJob:
+    def __init__(self, sources: list[str | Path], out: str | Path, options: JobOptions = JobOptions(),
+                 endpoint: Endpoint | None = None, progress: Progress | None = None, fresh: bool = False,
+                 cache: Path | None = None, count=None):
+        self.sources = [Path(s) for s in sources]
+        self.out = Path(out)
+        self.options = options
+        self.endpoint = endpoint
+        self.progress = progress or (lambda name, data: None)
+        self.journal_path = self.out.with_name(self.out.name + ".journal")
+        self.report = JobReport(self.out, self.out.with_name(self.out.name + ".rejects.jsonl"))
+        self.cache = cache if cache is not None else cache_dir()
+        self._count = count
+        if fresh and self.journal_path.exists():
+            self.journal_path.unlink()
+
+    @property
+    def identity(self) -> dict:
+        """What must match for a journal to be resumed (never the API key)."""
+        o = self.options
+        return {"sources": [str(s) for s in self.sources], "target": o.target, "budget": o.budget,
+                "generator": self.endpoint.model if self.endpoint else "offline", "per_chunk": o.per_chunk,
+                "turns": o.turns, "tools": o.tools, "prompt_version": PROMPT_VERSION}
+
+    def chunks(self) -> list[Chunk]:
+        out: list[Chunk] = []
+        for source in self.sources:
+            out.extend(chunk_blocks(read_blocks(source), str(source), self.options.budget, self._count))
+        return out
+
+    def run(self) -> JobReport:
+        chunks = self.chunks()
+        self.report.chunks = len(chunks)
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataforgeError(f"{self.out.parent}: cannot create the output folder ({exc.strerror})") from None
+        journal = Journal(self.journal_path, self.identity)
+        try:
+            finished = journal.finished()
+            todo = [c for c in chunks if c.id not in finished]
+            self.report.resumed = len(chunks) - len(todo)
+            self.progress("start", {"chunks": len(chunks), "resumed": self.report.resumed})
+            if self.endpoint is None:
+                for chunk in todo:
+                    self._offline(chunk, journal)
+            else:
+                asyncio.run(self._llm(todo, journal))
+            self._write_outputs(chunks, journal.finished())
+        finally:
+            journal.close()
+        return self.report
+
+    # Offline ------------------------------------------------------------------------------------
+
+    def _offline(self, chunk: Chunk, journal: Journal) -> None:
+        kept, rejected = [], []
+        for method, question, answer in offline_pairs(chunk):
+            record = to_record(pair_sample(question, answer), self.options.target, provenance(chunk, "offline", method))
+            problems = problems_of(record, self.options.target)
+            if problems:
+                rejected.append({"record": record, "reason": "; ".join(f"{p.code} {p.message}" for p in problems)})
+            else:
+                kept.append(record)
+        self._finish(chunk, journal, kept, rejected)
+
+    def _finish(self, chunk: Chunk, journal: Journal, kept: list, rejected: list) -> None:
+        journal.write({"event": "records", "chunk": chunk.id, "records": kept, "rejects": rejected})
+        self.report.done += 1
+        self.report.failed += not kept
+        self.progress("chunk", {"kept": len(kept), "rejected": len(rejected), "failed": not kept})
+
+    # LLM ----------------------------------------------------------------------------------------
+
+    async def _llm(self, todo: list[Chunk], journal: Journal) -> None:
+        def on_event(name: str, data: dict) -> None:
+            if name == "retry":
+                self.report.retried += 1
+            elif name == "downgrade":
+                self.report.downgrades.append(f"{data['from']} -> {data['to']}")
+            self.progress(name, data)
+
+        o = self.options
+        client = LLMClient(self.endpoint, retries=o.retries, backoff=o.backoff, on_event=on_event)
+        gate = asyncio.Semaphore(o.concurrency)
+        journaled = journal.replies()
+
+        async def one(chunk: Chunk) -> None:
+            async with gate:
+                await self._ask(chunk, client, journal, list(journaled.get(chunk.id, [])))
+
+        try:
+            await asyncio.gather(*(one(c) for c in todo))
+        finally:
+            await client.close()
+            self.report.requests += client.requests
+
+    async def _ask(self, chunk: Chunk, client: LLMClient, journal: Journal, journaled: list[dict]) -> None:
+        o = self.options
+        messages = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, with_schema=False)
+        with_schema = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, with_schema=True)
+        schema = prompts.records_schema(o.target)
+        origin = provenance(chunk, "llm", "llm", self.endpoint.model)
+        kept: list[dict] = []
+        rejected: list[dict] = []
+        for attempt in range(o.max_reasks + 1):
+            try:
+                text, refusal = await self._reply(chunk, client, journal, journaled, messages, with_schema, schema,
+                                                  attempt)
+            except GaveUp as exc:
+                rejected.append({"reply": None, "reason": str(exc)})
+                break
+            if refusal:
+                rejected.append({"reply": refusal, "reason": "the model refused"})
+                break
+            kept, problems = self._validate(text, origin)
+            if not problems:
+                break
+            if attempt == o.max_reasks:
+                rejected.append({"reply": text, "reason": "; ".join(problems)})
+                break
+            self.report.retried += 1
+            self.progress("reask", {"chunk": chunk.id, "problems": len(problems)})
+            messages = prompts.reask_messages(messages, text, problems)
+            with_schema = prompts.reask_messages(with_schema, text, problems)
+        self._finish(chunk, journal, kept, rejected)
+
+    async def _reply(self, chunk, client, journal, journaled, messages, with_schema, schema, attempt):
+        """The reply for this attempt: from the journal (a resumed run), the cache, or the server."""
+        if journaled:
+            event = journaled.pop(0)
+            self.report.cached += 1
+            return event["text"], event.get("refusal")
+        key = self._cache_key(messages, client.level)
+        cached = self._cache_get(key)
+        if cached is not None:
+            self.report.cached += 1
+            text, refusal = cached["text"], cached.get("refusal")
+        else:
+            reply = await client.complete(messages, schema, with_schema)
+            self.report.prompt_tokens += reply.prompt_tokens
+            self.report.completion_tokens += reply.completion_tokens
+            text, refusal = reply.text, reply.refusal
+            self._cache_put(key, {"text": text, "refusal": refusal})
+        journal.write({"event": "reply", "chunk": chunk.id, "attempt": attempt, "text": text, "refusal": refusal})
+        return text, refusal
+
+    def _validate(self, text: str, origin: dict) -> tuple[list[dict], list[str]]:
+        records = prompts.extract_records(text)
+        if records is None:
+            return [], ['the reply holds no JSON object with "records"']
+        kept, problems = [], []
+        for i, record in enumerate(records):
+            found = problems_of(record, self.options.target)
+            if found:
+                problems.extend(f"record {i}: {p.code} at {p.path}: {p.message}" for p in found)
+            else:
+                kept.append({**record, "provenance": origin})
+        return kept, problems
+
+    def _cache_key(self, messages: list[dict], level: int) -> str:
+        e = self.endpoint
+        key = json.dumps({"base_url": e.base_url, "model": e.model, "temperature": e.temperature, "level": level,
+                          "messages": messages}, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def _cache_get(self, key: str) -> dict | None:
+        try:
+            return json.loads((self.cache / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _cache_put(self, key: str, value: dict) -> None:
+        folder = self.cache / key[:2]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(folder / f"{key}.json") as f:
+                f.write(json.dumps(value, ensure_ascii=False).encode())
+        except (OSError, DataforgeError):
+            pass  # a cache that cannot be written only costs a request next time
+
+    # Output -------------------------------------------------------------------------------------
+
+    def _write_outputs(self, chunks: list[Chunk], finished: dict[str, dict]) -> None:
+        """Records in chunk order, rebuilt from the journal: the same whatever the order replies
+        came in, and whether or not the run was interrupted."""
+        with atomic_writer(self.out) as f:
+            writer = RecordWriter(f, is_json_lines(self.out))
+            for chunk in chunks:
+                for record in finished.get(chunk.id, {}).get("records", []):
+                    writer.write(record)
+                    self.report.records += 1
+            writer.close()
+        rejects = [{"chunk": c.id, "source": c.source, "heading_path": list(c.heading_path),
+                    "blocks": [c.first_block, c.last_block], **r}
+                   for c in chunks for r in finished.get(c.id, {}).get("rejects", [])]
+        self.report.rejects = len(rejects)
+        if rejects or self.report.rejects_path.exists():
+            with atomic_writer(self.report.rejects_path) as f:
+                for r in rejects:
+                    f.write((json.dumps(r, ensure_ascii=False) + "\n").encode())
+
+
+def default_output(source: Path, target: str) -> Path:
+    return Path(os.getcwd()) / f"{source.stem}.{target}.jsonl"

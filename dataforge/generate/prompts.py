@@ -1,0 +1,75 @@
+"""What the model is asked, and how records are taken out of what it answers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from dataforge.docx_source.chunker import Chunk
+from dataforge.generate.records import language_of
+from dataforge.jsonio.stream import _value_end
+from dataforge.schemas import load_schema
+from dataforge.formats import get_format
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S)
+_FENCE = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.S)
+
+
+def records_schema(target: str) -> dict:
+    """The reply's JSON Schema: {"records": [...]}, each record in the target format."""
+    schema = dict(load_schema(get_format(target).schema))
+    for key in ("$schema", "$id", "title", "description"):
+        schema.pop(key, None)
+    schema["properties"] = {k: v for k, v in schema["properties"].items() if k != "provenance"}
+    defs = schema.pop("$defs", {})
+    return {"type": "object", "required": ["records"], "additionalProperties": False,
+            "properties": {"records": {"type": "array", "minItems": 1, "items": schema}}, "$defs": defs}
+
+
+def build_messages(chunk: Chunk, target: str, per_chunk: int, turns: int, tools: bool, with_schema: bool) -> list[dict]:
+    zh = language_of(chunk.text) == "zh"
+    language = "Chinese (简体中文)" if zh else "English"
+    lines = [
+        "You write supervised fine-tuning data from an excerpt of a document.",
+        f"Target format: {target}",
+        f"Write {per_chunk} record(s), each a realistic user request answered only with facts from the excerpt.",
+        f"Write in {language}, the language of the excerpt.",
+    ]
+    if turns > 1 and target != "alpaca":
+        lines.append(f"Each record is a conversation of {turns} user turns, each answered by the assistant.")
+    if tools and target != "alpaca":
+        lines.append("Where a tool would help, declare it in `tools` and show the call and its result.")
+    lines.append('Reply with one JSON object and nothing else: {"records": [...]}.')
+    if with_schema:
+        lines.append("The reply follows this JSON Schema:\n" + json.dumps(records_schema(target), ensure_ascii=False))
+    excerpt = f"Document: {chunk.source}\nSection: {chunk.path_text or '(none)'}\n\n{chunk.text}"
+    return [{"role": "system", "content": "\n".join(lines)}, {"role": "user", "content": excerpt}]
+
+
+def reask_messages(messages: list[dict], reply: str, problems: list[str]) -> list[dict]:
+    listed = "\n".join(f"- {p}" for p in problems[:20])
+    return [*messages, {"role": "assistant", "content": reply},
+            {"role": "user", "content": f"These records cannot be used:\n{listed}\n"
+                                        'Reply again with the corrected JSON object only: {"records": [...]}.'}]
+
+
+def extract_records(reply: str) -> list | None:
+    """The records in a reply, found tolerantly: reasoning blocks and code fences are stripped, and
+    the first JSON value that holds records (an object with "records", or a list of objects) is
+    taken. Text such as "see section [1]" is not mistaken for records. None: nothing usable."""
+    text = _THINK.sub("", reply).strip()
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    for candidate in candidates:
+        data = candidate.encode()
+        for start in (m.start() for m in re.finditer(rb"[\[{]", data)):
+            end = _value_end(data, start, at_eof=True)
+            if end is None:
+                continue
+            try:
+                value = json.loads(data[start:end])
+            except ValueError:
+                continue
+            records = value.get("records") if isinstance(value, dict) else value
+            if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
+                return records
+    return None

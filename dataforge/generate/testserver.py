@@ -1,0 +1,137 @@
+"""A small OpenAI-compatible chat server on 127.0.0.1, for tests and for users' own CI.
+
+It answers POST /v1/chat/completions. Replies come from a script (a list of actions, one per
+request, in order) and, once the script is used up, from a default that writes one valid record
+in the asked target format from the excerpt it was sent. Actions (JSON objects):
+
+    {"status": 429, "retry_after": 1}     an error status, with a Retry-After header if given
+    {"status": 400}                        a request the server refuses
+    {"hang": 30}                           wait that long before answering (past the timeout)
+    {"content": "..."}                     this exact reply text (not JSON, truncated JSON ...)
+    {"refusal": "I can't help with that."} a refusal, as structured outputs report it
+
+Every request body is kept in ``requests``; ``latency`` seconds are added to every answer;
+``unsupported`` names structured-output levels ("json_schema", "json_object") the server answers
+with 400, as many local servers do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_TARGET = re.compile(r"^Target format: (\S+)$", re.M)
+_SECTION = re.compile(r"^Section: (.*)$", re.M)
+
+
+class FakeLLM:
+    def __init__(self, script: list[dict] | None = None, latency: float = 0.0, port: int = 0,
+                 unsupported: tuple[str, ...] = ()):
+        self.script = list(script or [])
+        self.latency = latency
+        self.unsupported = set(unsupported)
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> FakeLLM:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def next_action(self, body: dict) -> dict:
+        with self._lock:
+            self.requests.append(body)
+            level = _level_of(body)
+            if level in self.unsupported:
+                return {"status": 400, "message": f"response_format {level} is not supported"}
+            return self.script.pop(0) if self.script else {}
+
+
+def _level_of(body: dict) -> str:
+    fmt = body.get("response_format") or {}
+    return fmt.get("type", "plain") if fmt else "plain"
+
+
+def default_reply(body: dict) -> str:
+    """One valid record in the target format named in the system prompt, from the excerpt."""
+    system = next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
+    user = next((m["content"] for m in body.get("messages", []) if m["role"] == "user"), "")
+    target = (_TARGET.search(system) or [None, "alpaca"])[1]
+    section = (_SECTION.search(user) or [None, "the document"])[1]
+    excerpt = user.split("\n\n", 1)[-1].strip()
+    question = f"What does {section} say?"
+    if target == "alpaca":
+        record: dict[str, Any] = {"instruction": question, "input": "", "output": excerpt}
+    elif target == "openai":
+        record = {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": excerpt}]}
+    else:
+        record = {"conversations": [{"role": "user", "content": question}, {"role": "assistant", "content": excerpt}]}
+    return json.dumps({"records": [record]}, ensure_ascii=False)
+
+
+def _handler(server: FakeLLM):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # quiet: tests read requests, not logs
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                return self._send(400, {"error": {"message": "request body is not JSON"}})
+            action = server.next_action(body)
+            time.sleep(server.latency + action.get("hang", 0))
+            if "status" in action:
+                headers = {"retry-after": str(action["retry_after"])} if "retry_after" in action else {}
+                return self._send(action["status"], {"error": {"message": action.get("message", "scripted error"),
+                                                               "type": "scripted"}}, headers)
+            content = action.get("content")
+            refusal = action.get("refusal")
+            if content is None and refusal is None:
+                content = default_reply(body)
+            message = {"role": "assistant", "content": content, "refusal": refusal}
+            prompt = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+            completion = len(content or refusal or "") // 4
+            self._send(200, {"id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion",
+                             "created": int(time.time()), "model": body.get("model", "fake"),
+                             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                       "total_tokens": prompt + completion}})
+
+        def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
+
+    return Handler
