@@ -70,8 +70,9 @@ def _check_archive(path: Path) -> None:
     if "word/document.xml" not in names:
         raise DataforgeError(f"{path}: a zip archive, but not a Word document (no word/document.xml)")
     if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-        raise DataforgeError(f"{path}: refused: it unpacks to {total / 1e6:.0f} MB ({total / packed:.0f}x its size)",
-                             hint="this looks like a zip bomb, not a document")
+        raise DataforgeError(f"{path}: refused: it would unpack to {total / 1e6:.0f} MB ({total / packed:.0f}x its "
+                             "size), which is what a zip bomb does, not a document",
+                             hint=f"documents up to {MAX_UNCOMPRESSED // 2**20} MB unpacked are read")
 
 
 class _Reader:
