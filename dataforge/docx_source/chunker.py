@@ -32,8 +32,10 @@ class Chunk(NamedTuple):
 
     @property
     def id(self) -> str:
-        """Stable across runs: where the chunk comes from and what it says."""
-        key = f"{self.source}\0{self.first_block}\0{self.last_block}\0{self.text}".encode()
+        """Stable across runs and however the path is spelt: the file's name, where the chunk
+        is in it, and what it says."""
+        name = self.source.replace("\\", "/").rsplit("/", 1)[-1]
+        key = f"{name}\0{self.first_block}\0{self.last_block}\0{self.text}".encode()
         return hashlib.sha256(key).hexdigest()[:16]
 
 

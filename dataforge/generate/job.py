@@ -114,12 +114,13 @@ class GenerationJob:
             finished = journal.finished()
             todo = [c for c in chunks if c.id not in finished]
             self.report.resumed = len(chunks) - len(todo)
+            client = self._client() if self.endpoint is not None and todo else None
             self.progress("start", {"chunks": len(chunks), "resumed": self.report.resumed})
             if self.endpoint is None:
                 for chunk in todo:
                     self._offline(chunk, journal)
-            else:
-                asyncio.run(self._llm(todo, journal))
+            elif client is not None:
+                asyncio.run(self._llm(todo, journal, client))
             self._write_outputs(chunks, journal.finished())
         finally:
             journal.close()
@@ -146,7 +147,7 @@ class GenerationJob:
 
     # LLM ----------------------------------------------------------------------------------------
 
-    async def _llm(self, todo: list[Chunk], journal: Journal) -> None:
+    def _client(self) -> LLMClient:
         def on_event(name: str, data: dict) -> None:
             if name == "retry":
                 self.report.retried += 1
@@ -154,9 +155,10 @@ class GenerationJob:
                 self.report.downgrades.append(f"{data['from']} -> {data['to']}")
             self.progress(name, data)
 
-        o = self.options
-        client = LLMClient(self.endpoint, retries=o.retries, backoff=o.backoff, on_event=on_event)
-        gate = asyncio.Semaphore(o.concurrency)
+        return LLMClient(self.endpoint, retries=self.options.retries, backoff=self.options.backoff, on_event=on_event)
+
+    async def _llm(self, todo: list[Chunk], journal: Journal, client: LLMClient) -> None:
+        gate = asyncio.Semaphore(self.options.concurrency)
         journaled = journal.replies()
 
         async def one(chunk: Chunk) -> None:
@@ -248,7 +250,7 @@ class GenerationJob:
         folder = self.cache / key[:2]
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            with atomic_writer(folder / f"{key}.json") as f:
+            with atomic_writer(folder / f"{key}.json", durable=False) as f:
                 f.write(json.dumps(value, ensure_ascii=False).encode())
         except (OSError, DataforgeError):
             pass  # a cache that cannot be written only costs a request next time

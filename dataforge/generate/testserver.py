@@ -36,8 +36,7 @@ class FakeLLM:
         self.unsupported = set(unsupported)
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -69,6 +68,19 @@ class FakeLLM:
             return self.script.pop(0) if self.script else {}
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver queues 5 pending connections by default: with more concurrent clients than
+    # that, connections wait for TCP retransmits and the server looks slow when it is not.
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away is no error
+            super().handle_error(request, client_address)
+
+
 def _level_of(body: dict) -> str:
     fmt = body.get("response_format") or {}
     return fmt.get("type", "plain") if fmt else "plain"
@@ -93,6 +105,11 @@ def default_reply(body: dict) -> str:
 
 def _handler(server: FakeLLM):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep connections open between requests, as real servers do
+        # Headers and body go out in two writes; with Nagle's algorithm the second waits for
+        # the client's delayed ACK, 40 ms on Linux, on every answer.
+        disable_nagle_algorithm = True
+
         def log_message(self, *args) -> None:  # quiet: tests read requests, not logs
             pass
 

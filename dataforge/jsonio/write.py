@@ -13,8 +13,12 @@ from dataforge.errors import DataforgeError
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """A binary file that replaces ``path`` only when the block finishes without an exception."""
+def atomic_writer(path: str | os.PathLike, durable: bool = True) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``path`` only when the block finishes without an exception.
+
+    ``durable`` also waits for the disk (fsync) before the rename; files that only save work
+    (caches) skip it, since losing one to a power cut costs nothing but a repeat.
+    """
     target = Path(path)
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
@@ -24,7 +28,8 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
