@@ -69,7 +69,6 @@ class LLMClient:
 
     def __post_init__(self) -> None:
         import openai
-
         from openai.types.chat import ChatCompletion
 
         self._openai = openai

@@ -6,10 +6,10 @@ import json
 import re
 
 from dataforge.docx_source.chunker import Chunk
+from dataforge.formats import get_format
 from dataforge.generate.records import language_of
 from dataforge.jsonio.stream import _value_end
 from dataforge.schemas import load_schema
-from dataforge.formats import get_format
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.S)
