@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="price per million tokens, for the cost tally")
     generate.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run")
 
+    tui = sub.add_parser("tui", help="the review app (also what `dataforge` alone opens)")
+    tui.add_argument("paths", nargs="*", metavar="PATH", help=".docx and dataset files, or folders (default: .)")
+
     serve = sub.add_parser("serve-test-llm", help="run a fake OpenAI-compatible server for tests and CI")
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
@@ -127,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            parser.print_help()
-            return ExitCode.OK
+            args = parser.parse_args(["tui"])
         return _COMMANDS[args.command](args)
     except DataforgeError as exc:
         print(f"dataforge: error: {exc.message}", file=sys.stderr)
@@ -316,6 +318,15 @@ def _generate(args: argparse.Namespace) -> int:
     return ExitCode.FINDINGS if report.failed else ExitCode.OK
 
 
+def _tui(args: argparse.Namespace) -> int:
+    if not sys.stdout.isatty():
+        raise DataforgeError("the review app needs a terminal", hint="run it in a terminal, or use the other commands")
+    from dataforge.tui.app import run
+
+    run(args.paths)
+    return ExitCode.OK
+
+
 def _serve_test_llm(args: argparse.Namespace) -> int:
     import json
     import time
@@ -331,7 +342,7 @@ def _serve_test_llm(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema,
              "templates": _templates, "preview": _preview, "chunks": _chunks, "generate": _generate,
-             "serve-test-llm": _serve_test_llm}
+             "serve-test-llm": _serve_test_llm, "tui": _tui}
 
 if __name__ == "__main__":
     sys.exit(main())

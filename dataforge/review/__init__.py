@@ -1,0 +1,1 @@
+"""Reviewing samples: a lazily read dataset, the reviewer's decisions and edits, and export."""

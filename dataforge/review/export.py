@@ -1,0 +1,42 @@
+"""Write the accepted samples (with the reviewer's edits) in a chosen format, and a report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from dataforge.formats import get_format
+from dataforge.jsonio.layout import RecordWriter, is_json_lines
+from dataforge.jsonio.write import atomic_writer
+from dataforge.review.dataset import Dataset
+from dataforge.review.store import ACCEPTED, ReviewStore
+
+
+def export_accepted(dataset: Dataset, store: ReviewStore, target: str, out: str | Path) -> dict:
+    """Write accepted samples to ``out`` in ``target`` and a report beside it; returns the report."""
+    out = Path(out)
+    fmt = get_format(target)
+    losses: Counter = Counter()
+    written = 0
+    with atomic_writer(out) as f:
+        writer = RecordWriter(f, is_json_lines(out))
+        for index in range(len(dataset)):
+            state = store.state(index)
+            if state.decision != ACCEPTED:
+                continue
+            value = state.edited if state.edited is not None else dataset.value(index)
+            sample = dataset.format.read(value, []) if dataset.format is not None else None
+            if sample is None:
+                continue
+            record, lost = fmt.write(sample)
+            losses.update(lost)
+            writer.write(record)
+            written += 1
+        writer.close()
+    report = {"dataset": str(dataset.path), "format": target, "output": str(out), "written": written,
+              **store.counts(len(dataset)), "edited": sum(1 for i in range(len(dataset)) if store.state(i).edited),
+              "losses": dict(losses)}
+    with atomic_writer(out.with_name(out.name + ".report.json")) as f:
+        f.write(json.dumps(report, ensure_ascii=False, indent=2).encode())
+    return report

@@ -1,0 +1,103 @@
+"""What the review app works on, without any UI: open datasets, lint findings per record,
+filters, decisions and edits. The app only calls this and draws what it returns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataforge.generate.records import problems_of
+from dataforge.lint.engine import LintOptions, Linter
+from dataforge.lint.findings import Finding
+from dataforge.review.dataset import Dataset
+from dataforge.review.store import ACCEPTED, PENDING, REJECTED, ReviewStore
+
+MARKS = {ACCEPTED: "✔", REJECTED: "✘", PENDING: "·"}
+STYLES = {ACCEPTED: "green", REJECTED: "red", PENDING: ""}
+
+
+@dataclass
+class Filter:
+    status: str | None = None  # accepted, rejected, pending
+    text: str = ""
+    code: str = ""  # a rule code or prefix: records with such a finding
+
+    def active(self) -> bool:
+        return bool(self.status or self.text or self.code)
+
+
+@dataclass
+class Opened:
+    dataset: Dataset
+    store: ReviewStore
+    findings: dict[int, list[Finding]] = field(default_factory=dict)
+    linted: bool = False
+
+
+class ReviewSession:
+    def __init__(self) -> None:
+        self.opened: dict[Path, Opened] = {}
+        self.current: Opened | None = None
+
+    def open(self, path: str | Path) -> Opened:
+        path = Path(path)
+        if path not in self.opened:
+            self.opened[path] = Opened(Dataset(path), ReviewStore(path))
+        self.current = self.opened[path]
+        return self.current
+
+    def close(self) -> None:
+        for opened in self.opened.values():
+            opened.store.close()
+
+    @staticmethod
+    def lint(opened: Opened) -> None:
+        """Findings by record (slow on big files: the app runs it in a worker)."""
+        findings: dict[int, list[Finding]] = defaultdict(list)
+        for f in Linter(LintOptions()).run([opened.dataset.path]):
+            if f.location.record is not None:
+                findings[f.location.record].append(f)
+        opened.findings, opened.linted = dict(findings), True
+
+    def rows(self, opened: Opened, flt: Filter) -> list[int]:
+        n = len(opened.dataset)
+        if not flt.active():
+            return range(n)  # type: ignore[return-value]  # no list of 100,000 ints for nothing
+        needle = flt.text.encode() if flt.text else b""
+        code = flt.code.upper()
+        out = []
+        for i in range(n):
+            if flt.status and opened.store.state(i).decision != flt.status:
+                continue
+            if needle and needle not in opened.dataset.text(i):
+                continue
+            if code and not any(f.code.startswith(code) for f in opened.findings.get(i, ())):
+                continue
+            out.append(i)
+        return out
+
+    @staticmethod
+    def label(opened: Opened, index: int) -> tuple[str, str]:
+        state = opened.store.state(index)
+        sample = opened.dataset.sample(index)
+        preview = ""
+        if sample is not None:
+            first = next((c for r, c in zip(sample.roles, sample.contents) if r == "user"), "")
+            preview = " ".join(first.split())[:120]
+        flags = "!" if opened.findings.get(index) else " "
+        edited = "✎" if state.edited is not None else " "
+        return f"{MARKS[state.decision]}{flags}{edited} {index:>6}  {preview}", STYLES[state.decision]
+
+    @staticmethod
+    def value(opened: Opened, index: int):
+        """The record as it stands: the reviewer's edit if there is one."""
+        state = opened.store.state(index)
+        return state.edited if state.edited is not None else opened.dataset.value(index)
+
+    @staticmethod
+    def validate(opened: Opened, value) -> list[str]:
+        fmt = opened.dataset.format
+        if fmt is None:
+            return ["the dataset's format is not known"]
+        return [f"{p.code} at {p.path}: {p.message}" for p in problems_of(value, fmt.name)]

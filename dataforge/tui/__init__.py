@@ -1,0 +1,1 @@
+"""The Textual review app: sources -> generate -> review -> lint -> mask preview -> export."""

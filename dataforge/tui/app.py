@@ -1,0 +1,616 @@
+"""The dataforge app: a thin shell over the core. Panes draw what the core returns; slow work
+(lint, tokenizer loading, generation, filtering) runs in worker threads and only posts results."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static,
+                             TabbedContent, TabPane)
+
+from dataforge.formats import FORMATS
+from dataforge.review.session import Filter, ReviewSession
+from dataforge.review.store import ACCEPTED, REJECTED
+from dataforge.templates import TEMPLATES
+from dataforge.tui.sample_list import SampleList
+from dataforge.tui.screens import EditScreen, HelpScreen
+
+ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool_call": "yellow",
+               "observation": "blue"}
+DATASET_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """(.docx sources, dataset files) under the given paths (files or folders)."""
+    docs, datasets = [], []
+    for raw in paths or ["."]:
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if f.name.endswith((".review.jsonl", ".rejects.jsonl", ".journal")):
+                continue
+            if f.suffix == ".docx":
+                docs.append(f)
+            elif f.suffix in DATASET_SUFFIXES:
+                datasets.append(f)
+    return docs, datasets
+
+
+class Actions(Provider):
+    """Every action of the app in the command palette (ctrl+p)."""
+
+    ACTIONS = [("Accept sample", "accept"), ("Reject sample", "reject"), ("Edit sample", "edit"),
+               ("Undo", "undo"), ("Filter samples", "filter"), ("Clear filter", "clear_filter"),
+               ("Generate records from the selected document", "generate"), ("Cancel generation", "cancel"),
+               ("Export accepted samples", "export"), ("Show sources", "tab('sources')"),
+               ("Show review", "tab('review')"), ("Show tokens", "tab('tokens')"), ("Show stats", "tab('stats')"),
+               ("Show export", "tab('export')"), ("Toggle light/dark theme", "toggle_theme"), ("Help", "help"),
+               ("Quit", "quit")]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action in self.ACTIONS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), partial(self.app.run_action, action), help=action)
+
+
+class DataforgeApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "dataforge"
+    COMMANDS = App.COMMANDS | {Actions}
+    BINDINGS = [
+        Binding("a", "accept", "Accept"), Binding("r", "reject", "Reject"), Binding("e", "edit", "Edit"),
+        Binding("u", "undo", "Undo"), Binding("slash", "filter", "Filter"), Binding("g", "generate", "Generate"),
+        Binding("x", "export", "Export"), Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme"), Binding("q", "quit", "Quit"),
+        Binding("1", "tab('sources')", show=False), Binding("2", "tab('review')", show=False),
+        Binding("3", "tab('tokens')", show=False), Binding("4", "tab('stats')", show=False),
+        Binding("5", "tab('export')", show=False), Binding("escape", "focus_list", show=False),
+    ]
+
+    def __init__(self, paths: list[str] | None = None) -> None:
+        super().__init__()
+        self.docs, self.datasets = discover(paths or [])
+        self.session = ReviewSession()
+        self.filter = Filter()
+        self.masking = None
+        self._cancel = None
+
+    # Layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="review"):
+            with TabPane("Sources", id="sources"):
+                with Horizontal():
+                    with Vertical(id="source-side"):
+                        yield Label("Documents")
+                        yield _select([(d.name, str(d)) for d in self.docs], "no .docx", "doc")
+                        yield Select([(t, t) for t in ("chatglm3", "alpaca", "openai")], value="chatglm3",
+                                     allow_blank=False, id="target")
+                        yield Input(placeholder="LLM base URL (empty: embedded, no key)", id="base-url")
+                        yield Input(placeholder="model", id="model")
+                        with Horizontal(classes="buttons"):
+                            yield Button("Generate", variant="primary", id="generate")
+                            yield Button("Cancel", id="cancel")
+                        yield ProgressBar(id="progress", show_eta=False)
+                        yield Static("", id="gen-status")
+                    yield DataTable(id="chunks", cursor_type="row")
+            with TabPane("Review", id="review"):
+                with Horizontal(id="filters"):
+                    yield Select([(s, s) for s in ("pending", "accepted", "rejected")], prompt="any status",
+                                 id="status")
+                    yield Input(placeholder="text", id="text")
+                    yield Input(placeholder="rule code", id="code")
+                    yield _select([(d.name, str(d)) for d in self.datasets], "no dataset", "dataset")
+                with Horizontal():
+                    yield SampleList(id="samples")
+                    with VerticalScroll(id="detail"):
+                        yield Static("", id="messages")
+                        yield Static("", id="provenance")
+                yield Static("", id="counts")
+            with TabPane("Tokens", id="tokens"):
+                with Horizontal(id="token-options"):
+                    yield Select([(n, n) for n in (*TEMPLATES, "hf")], prompt="template from the format",
+                                 id="template")
+                    yield Input(placeholder="tokenizer folder (empty: built-in Qwen)", id="tokenizer")
+                    yield Input(placeholder="max length", id="max-len", type="integer")
+                yield Static("", id="token-summary")
+                yield DataTable(id="token-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Stats", id="stats"):
+                yield Static("", id="stats-body")
+            with TabPane("Export", id="export"):
+                yield Select([(f, f) for f in FORMATS], prompt="the dataset's own format", id="export-format")
+                yield Input(placeholder="output file (.jsonl or .json)", id="export-path")
+                yield Button("Export accepted samples", variant="primary", id="export-button")
+                yield Static("", id="export-report")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#chunks", DataTable).add_columns("#", "heading path", "blocks", "tokens")
+        self.query_one("#token-table", DataTable).add_columns("#", "token", "id", "label", "role", "turn")
+        if self.datasets:
+            self.open_dataset(self.datasets[0])
+        if self.docs:
+            self.show_chunks(self.docs[0])
+        self.query_one(SampleList).focus()
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    # Review -------------------------------------------------------------------------------------
+
+    def open_dataset(self, path: Path) -> None:
+        opened = self.session.open(path)
+        self.refresh_list()
+        self.lint_in_background(opened)
+
+    @work(thread=True, exclusive=True, group="lint", exit_on_error=False)
+    def lint_in_background(self, opened) -> None:
+        ReviewSession.lint(opened)
+        self.call_from_thread(self.refresh_list)
+
+    @property
+    def opened(self):
+        return self.session.current
+
+    def refresh_list(self) -> None:
+        opened = self.opened
+        sample_list = self.query_one(SampleList)
+        if opened is None:
+            sample_list.show([], lambda i: ("", ""))
+            return
+        self.filter_in_background(opened, Filter(self.filter.status, self.filter.text, self.filter.code))
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def filter_in_background(self, opened, flt: Filter) -> None:
+        rows = self.session.rows(opened, flt)
+        self.call_from_thread(self._show_rows, opened, rows)
+
+    def _show_rows(self, opened, rows) -> None:
+        self.query_one(SampleList).show(rows, partial(ReviewSession.label, opened))
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        opened = self.opened
+        if opened is None:
+            return
+        counts = opened.store.counts(len(opened.dataset))
+        shown = len(self.query_one(SampleList).rows)
+        fmt = opened.dataset.format.name if opened.dataset.format else "unknown format"
+        self.query_one("#counts", Static).update(
+            f"{opened.dataset.path.name} ({fmt}): {len(opened.dataset)} samples, {shown} shown · "
+            f"✔ {counts[ACCEPTED]} accepted · ✘ {counts[REJECTED]} rejected · {counts['pending']} pending"
+            + ("" if opened.linted else " · linting…"))
+
+    @on(SampleList.Highlighted)
+    def show_sample(self, event: SampleList.Highlighted) -> None:
+        self.render_detail(event.record)
+
+    def render_detail(self, index: int | None) -> None:
+        messages, provenance = self.query_one("#messages", Static), self.query_one("#provenance", Static)
+        opened = self.opened
+        if opened is None or index is None:
+            messages.update("No sample to show. Open a dataset, or generate one from Sources.")
+            provenance.update("")
+            return
+        value = ReviewSession.value(opened, index)
+        state = opened.store.state(index)
+        text = Text()
+        text.append(f"record {index} · line {opened.dataset.line(index)} · {state.decision}"
+                    + (" · edited" if state.edited is not None else "") + "\n\n", style="bold")
+        problems: list = []
+        sample = opened.dataset.format.read(value, problems) if opened.dataset.format and isinstance(value, dict) \
+            else None
+        findings = [(f.code, f.location.path, f.message) for f in opened.findings.get(index, [])] \
+            if state.edited is None else [(p.code, p.path, p.message) for p in problems]
+        if state.edited is not None:
+            findings += [(line.split(" ", 1)[0], "$", line) for line in ReviewSession.validate(opened, value)
+                         if not line.startswith(("S00",))]
+        if sample is None:
+            text.append(json.dumps(value, ensure_ascii=False, indent=2) if value is not None else "(unreadable)")
+        else:
+            for m in sample.messages:
+                label = m.role if not m.name else f"{m.role} {m.name}"
+                text.append(f"{label}{'' if m.trained else ' (not trained)'}\n", style=f"bold {ROLE_STYLES.get(m.role, '')}")
+                body = m.content or (json.dumps(m.arguments, ensure_ascii=False) if m.arguments is not None else "")
+                text.append(body + "\n")
+                for code, path, message in findings:
+                    if path == m.path or path.startswith(m.path + "."):
+                        text.append(f"  ▲ {code} {message}\n", style="bold red")
+                text.append("\n")
+            for code, path, message in findings:
+                if not any(path == m.path or path.startswith(m.path + ".") for m in sample.messages):
+                    text.append(f"▲ {code} {message}\n", style="bold red")
+        messages.update(text)
+        origin = value.get("provenance") if isinstance(value, dict) else None
+        provenance.update(self._provenance_text(origin))
+        if self.query_one(TabbedContent).active == "tokens":
+            self.show_tokens()
+
+    def _provenance_text(self, origin) -> Text:
+        if not origin:
+            return Text("")
+        text = Text("provenance\n", style="bold")
+        for key in ("source", "heading_path", "blocks", "generator", "method", "model", "time"):
+            if key in origin:
+                value = " > ".join(origin[key]) if key == "heading_path" else origin[key]
+                text.append(f"  {key}: {value}\n")
+        chunk = self._source_chunk(origin)
+        if chunk:
+            text.append("source chunk\n", style="bold")
+            text.append(chunk + "\n", style="dim")
+        return text
+
+    def _source_chunk(self, origin: dict) -> str:
+        source, blocks = origin.get("source"), origin.get("blocks")
+        if not source or not blocks or not Path(source).is_file():
+            return ""
+        from dataforge.docx_source.chunker import blocks_text
+        from dataforge.docx_source.reader import read_blocks
+
+        try:
+            picked = [b for b in read_blocks(source) if blocks[0] <= b.index <= blocks[1]]
+        except Exception:  # the document may have changed or gone: the sample still shows
+            return ""
+        return "\n".join(blocks_text(picked))
+
+    def _decide(self, decision: str) -> None:
+        opened, index = self.opened, self.query_one(SampleList).current
+        if opened is None or index is None:
+            return
+        opened.store.decide(index, opened.dataset.sample_id(index), decision)
+        sample_list = self.query_one(SampleList)
+        sample_list.refresh()
+        self.update_counts()
+        sample_list.action_move(1)
+        if sample_list.current == index:
+            self.render_detail(index)
+
+    def action_accept(self) -> None:
+        self._decide(ACCEPTED)
+
+    def action_reject(self) -> None:
+        self._decide(REJECTED)
+
+    def action_undo(self) -> None:
+        opened = self.opened
+        if opened is None:
+            return
+        index = opened.store.undo()
+        if index is not None:
+            sample_list = self.query_one(SampleList)
+            if index in sample_list.rows:
+                sample_list.cursor = list(sample_list.rows).index(index) if not isinstance(sample_list.rows, range) \
+                    else index
+            sample_list.refresh()
+            self.render_detail(sample_list.current)
+            self.update_counts()
+
+    def action_edit(self) -> None:
+        opened, index = self.opened, self.query_one(SampleList).current
+        if opened is None or index is None or not isinstance(ReviewSession.value(opened, index), dict):
+            return
+
+        def saved(value: dict | None) -> None:
+            if value is not None:
+                opened.store.edit(index, opened.dataset.sample_id(index), value)
+                self.query_one(SampleList).refresh()
+                self.render_detail(index)
+                self.update_counts()
+
+        self.push_screen(EditScreen(ReviewSession.value(opened, index), partial(ReviewSession.validate, opened)),
+                         saved)
+
+    def action_filter(self) -> None:
+        self.action_tab("review")
+        self.query_one("#text", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        self.filter = Filter()
+        self.query_one("#status", Select).clear()
+        self.query_one("#text", Input).value = ""
+        self.query_one("#code", Input).value = ""
+        self.refresh_list()
+
+    @on(Input.Submitted, "#text, #code")
+    @on(Input.Changed, "#text, #code")
+    def text_filter(self, event) -> None:
+        self.filter.text = self.query_one("#text", Input).value
+        self.filter.code = self.query_one("#code", Input).value.strip()
+        self.refresh_list()
+        if isinstance(event, Input.Submitted):
+            self.query_one(SampleList).focus()
+
+    @on(Select.Changed, "#status")
+    def status_filter(self, event: Select.Changed) -> None:
+        self.filter.status = None if event.value is Select.NULL else event.value
+        self.refresh_list()
+
+    @on(Select.Changed, "#dataset")
+    def switch_dataset(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL and (self.opened is None or Path(event.value) != self.opened.dataset.path):
+            self.open_dataset(Path(event.value))
+
+    def action_focus_list(self) -> None:
+        self.action_tab("review")
+
+    # Tokens -------------------------------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated)
+    def tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tokens":
+            self.show_tokens()
+        elif event.pane.id == "stats":
+            self.show_stats()
+
+    @on(Select.Changed, "#template")
+    @on(Input.Submitted, "#tokenizer, #max-len")
+    def token_options(self, event) -> None:
+        self.masking = None
+        self.show_tokens()
+
+    def show_tokens(self) -> None:
+        opened, index = self.opened, self.query_one(SampleList).current
+        if opened is None or index is None:
+            return
+        self.query_one("#token-summary", Static).update("tokenizing…")
+        template = self.query_one("#template", Select).value
+        max_len = self.query_one("#max-len", Input).value
+        self.tokens_in_background(opened, index, None if template is Select.NULL else template,
+                                  self.query_one("#tokenizer", Input).value.strip() or None,
+                                  int(max_len) if max_len.strip().isdigit() else None)
+
+    @work(thread=True, exclusive=True, group="tokens", exit_on_error=False)
+    def tokens_in_background(self, opened, index, template, tokenizer, max_len) -> None:
+        from dataforge.errors import DataforgeError
+        from dataforge.masking.encode import EncodeOptions
+        from dataforge.masking.session import MaskingSession
+        from dataforge.preview_output import summary_lines
+
+        try:
+            if self.masking is None:
+                fmt = opened.dataset.format.name if opened.dataset.format else None
+                self.masking = MaskingSession.create(tokenizer, template, fmt, options=EncodeOptions(max_len=max_len))
+            value = ReviewSession.value(opened, index)
+            sample = opened.dataset.format.read(value, []) if opened.dataset.format else None
+            if sample is None:
+                raise DataforgeError("this record cannot be read as a sample")
+            encoded, rows, summary = self.masking.preview(sample)
+        except DataforgeError as exc:
+            self.call_from_thread(self.query_one("#token-summary", Static).update, f"✘ {exc.message}")
+            return
+        header = f"record {index} · template {self.masking.template_name} · tokenizer {self.masking.tokenizer.name}"
+        self.call_from_thread(self._show_token_rows, header + "\n" + "\n".join(summary_lines(summary)), rows)
+
+    def _show_token_rows(self, summary: str, rows) -> None:
+        self.query_one("#token-summary", Static).update(Text(summary))
+        table = self.query_one("#token-table", DataTable)
+        table.clear()
+        for row in rows:
+            style = "bold green" if row.trained else "dim"
+            table.add_row(str(row.index), Text(row.text, style=style), str(row.token_id), Text(str(row.label), style),
+                          row.role, "" if row.message < 0 else str(row.message))
+
+    # Stats --------------------------------------------------------------------------------------
+
+    def show_stats(self) -> None:
+        opened = self.opened
+        if opened is None:
+            return
+        self.query_one("#stats-body", Static).update("counting…")
+        self.stats_in_background(opened)
+
+    @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
+    def stats_in_background(self, opened) -> None:
+        from collections import Counter
+
+        from dataforge.masking.session import MaskingSession
+
+        counts = opened.store.counts(len(opened.dataset))
+        codes = Counter(f.code for fs in opened.findings.values() for f in fs)
+        limit = min(len(opened.dataset), 5000)  # a sample of the lengths is enough for their shape
+        samples = [s for s in (opened.dataset.sample(i) for i in range(limit)) if s is not None]
+        fmt = opened.dataset.format.name if opened.dataset.format else None
+        masking = self.masking or MaskingSession.create(None, None, fmt)
+        lengths = [len(e) for e in masking.encode_many(samples)] if samples else []
+        self.call_from_thread(self.query_one("#stats-body", Static).update,
+                              stats_table(opened, counts, codes, lengths, limit))
+
+    # Sources and generation ---------------------------------------------------------------------
+
+    @on(Select.Changed, "#doc")
+    def doc_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.show_chunks(Path(event.value))
+
+    @work(thread=True, exclusive=True, group="chunks", exit_on_error=False)
+    def show_chunks(self, path: Path) -> None:
+        from dataforge.docx_source.chunker import chunk_blocks
+        from dataforge.docx_source.reader import read_blocks
+        from dataforge.errors import DataforgeError
+
+        try:
+            chunks = chunk_blocks(read_blocks(path), str(path))
+        except DataforgeError as exc:
+            self.call_from_thread(self.query_one("#gen-status", Static).update, f"✘ {exc.message}")
+            return
+        self.call_from_thread(self._show_chunks, chunks)
+
+    def _show_chunks(self, chunks) -> None:
+        table = self.query_one("#chunks", DataTable)
+        table.clear()
+        for c in chunks:
+            table.add_row(str(c.index), c.path_text, f"{c.first_block}-{c.last_block}", str(c.tokens))
+
+    def action_generate(self) -> None:
+        doc = self.query_one("#doc", Select).value
+        if doc is Select.NULL:
+            self.notify("No .docx to generate from", severity="warning")
+            return
+        import threading
+
+        self._cancel = threading.Event()
+        self.action_tab("sources")
+        self.query_one("#gen-status", Static).update("starting…")
+        self.generate_in_background(Path(doc), self.query_one("#target", Select).value,
+                                    self.query_one("#base-url", Input).value.strip(),
+                                    self.query_one("#model", Input).value.strip(), self._cancel)
+
+    def action_cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
+    def generate_in_background(self, doc: Path, target: str, base_url: str, model: str, cancel) -> None:
+        from dataforge.errors import DataforgeError
+        from dataforge.generate.job import GenerationJob, JobOptions
+        from dataforge.generate.llm import Endpoint
+
+        class Cancelled(Exception):
+            pass
+
+        bar, status = self.query_one("#progress", ProgressBar), self.query_one("#gen-status", Static)
+        done = {"chunks": 0, "records": 0, "failed": 0}
+
+        def progress(name: str, data: dict) -> None:
+            if cancel.is_set():
+                raise Cancelled
+            if name == "start":
+                done["chunks"] = data["resumed"]
+                self.call_from_thread(bar.update, total=data["chunks"], progress=data["resumed"])
+            elif name == "chunk":
+                done["chunks"] += 1
+                done["records"] += data["kept"]
+                done["failed"] += data["failed"]
+                self.call_from_thread(bar.update, progress=done["chunks"])
+                self.call_from_thread(status.update, f"{done['chunks']} chunks · {done['records']} records · "
+                                                     f"{done['failed']} failed")
+
+        out = doc.with_name(f"{doc.stem}.{target}.jsonl")
+        try:
+            endpoint = Endpoint.from_settings(base_url or None, model or None, None, 60.0, {})
+            report = GenerationJob([doc], out, JobOptions(target=target), endpoint, progress=progress).run()
+        except Cancelled:
+            self.call_from_thread(status.update, "cancelled: generate again to resume from the journal")
+            return
+        except DataforgeError as exc:
+            self.call_from_thread(status.update, f"✘ {exc.message}")
+            return
+        rejects = ""
+        if report.rejects:
+            lines = report.rejects_path.read_text(encoding="utf-8").splitlines()
+            rejects = "\n".join(f"✘ {json.loads(x)['reason']} — reply: {str(json.loads(x).get('reply'))[:80]}"
+                                for x in lines[:10])
+        self.call_from_thread(status.update, f"✔ {report.records} records in {out.name}"
+                              + (f" ({report.resumed} chunks resumed)" if report.resumed else "")
+                              + (f"\nfailures:\n{rejects}" if rejects else ""))
+        self.call_from_thread(self._generated, out)
+
+    def _generated(self, out: Path) -> None:
+        if out not in self.datasets:
+            self.datasets.append(out)
+            self.query_one("#dataset", Select).set_options([(d.name, str(d)) for d in self.datasets])
+        self.query_one("#dataset", Select).value = str(out)
+        self.open_dataset(out)
+
+    # Export -------------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        from dataforge.errors import DataforgeError
+        from dataforge.review.export import export_accepted
+
+        self.action_tab("export")
+        opened = self.opened
+        report_box = self.query_one("#export-report", Static)
+        if opened is None or opened.dataset.format is None:
+            report_box.update("✘ no dataset to export")
+            return
+        target = self.query_one("#export-format", Select).value
+        target = opened.dataset.format.name if target is Select.NULL else target
+        path = self.query_one("#export-path", Input).value.strip() or str(
+            opened.dataset.path.with_name(f"{opened.dataset.path.stem}.accepted.{target}.jsonl"))
+        try:
+            report = export_accepted(opened.dataset, opened.store, target, path)
+        except DataforgeError as exc:
+            report_box.update(f"✘ {exc.message}")
+            return
+        report_box.update(Text(json.dumps(report, ensure_ascii=False, indent=2)))
+        self.notify(f"exported {report['written']} samples to {path}")
+
+    @on(Button.Pressed)
+    def button(self, event: Button.Pressed) -> None:
+        actions = {"generate": self.action_generate, "cancel": self.action_cancel, "export-button": self.action_export}
+        if event.button.id in actions:
+            actions[event.button.id]()
+
+    # App-wide -----------------------------------------------------------------------------------
+
+    # Where focus goes when a tab is shown: TabbedContent shows the pane that holds the focused
+    # widget, so focus must leave the old pane, or the switch is undone.
+    TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#template", "stats": None,
+                 "export": "#export-format"}
+
+    def action_tab(self, name: str) -> None:
+        self.screen.set_focus(None)
+        self.query_one(TabbedContent).active = name
+        target = self.TAB_FOCUS.get(name)
+        if target:
+            self.call_after_refresh(self.query_one(target).focus)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+
+def _select(options: list[tuple[str, str]], prompt: str, id: str) -> Select:
+    """The first option chosen; an empty Select when there is none."""
+    if options:
+        return Select(options, prompt=prompt, id=id, allow_blank=False, value=options[0][1])
+    return Select(options, prompt=prompt, id=id)
+
+
+def stats_table(opened, counts: dict, codes, lengths: list[int], limit: int) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row(Text("status", style="bold"), Text(" · ".join(f"{k} {v}" for k, v in counts.items())))
+    fmt = opened.dataset.format.name if opened.dataset.format else "unknown"
+    grid.add_row(Text("format", style="bold"), Text(f"{fmt}: {len(opened.dataset)} samples"))
+    findings = ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"
+    grid.add_row(Text("findings", style="bold"), Text(findings if opened.linted else "linting…"))
+    grid.add_row(Text(f"tokens ({len(lengths)} of {limit} samples)", style="bold"), histogram(lengths))
+    return grid
+
+
+def histogram(lengths: list[int], bins: int = 12, width: int = 40) -> Text:
+    if not lengths:
+        return Text("no samples")
+    low, high = min(lengths), max(lengths)
+    step = max((high - low) // bins + 1, 1)
+    counts = [0] * bins
+    for n in lengths:
+        counts[min((n - low) // step, bins - 1)] += 1
+    peak = max(counts)
+    text = Text()
+    for i, count in enumerate(counts):
+        start = low + i * step
+        text.append(f"{start:>6}-{start + step - 1:<6} ")
+        text.append("█" * max(1 if count else 0, round(count / peak * width)), style="cyan")
+        text.append(f" {count}\n")
+    return text
+
+
+def run(paths: list[str]) -> None:
+    DataforgeApp(paths).run()

@@ -1,0 +1,89 @@
+"""Modal screens: editing a record (validated as you type) and the help screen."""
+
+from __future__ import annotations
+
+import json
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+
+class EditScreen(ModalScreen[dict | None]):
+    """Edit one record as JSON; findings update as you type; ctrl+s saves, escape cancels."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, value: dict, validate) -> None:
+        super().__init__()
+        self.value, self.validate = value, validate
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="edit-box"):
+            yield Static("Edit the record (ctrl+s saves, escape cancels)", classes="title")
+            yield TextArea(json.dumps(self.value, ensure_ascii=False, indent=2), language="json", id="editor")
+            yield Static("", id="edit-status")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._check()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._check()
+
+    def _parsed(self):
+        try:
+            return json.loads(self.query_one(TextArea).text), None
+        except json.JSONDecodeError as exc:
+            return None, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+
+    def _check(self) -> None:
+        value, error = self._parsed()
+        problems = [error] if error else self.validate(value)
+        status = self.query_one("#edit-status", Static)
+        status.update("✔ no findings" if not problems else "\n".join(f"✘ {p}" for p in problems[:8]))
+        status.set_class(bool(problems), "bad")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()
+
+    def action_save(self) -> None:
+        value, error = self._parsed()
+        if error is None:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+HELP = """\
+dataforge review app
+
+  1-5          Sources, Review, Tokens, Stats, Export
+  ↑ ↓ j k      previous / next sample          PgUp PgDn Home End
+  a            accept the sample               r   reject it
+  e            edit it (validated as you type)  u   undo the last decision or edit
+  /            filter: status, text, rule code  escape  back to the list
+  g            generate records from the selected .docx (Sources)
+  x            export the accepted samples (Export)
+  ctrl+p       command palette: every action by name
+  ctrl+t       light / dark theme
+  ? or f1      this help          q  quit
+
+Decisions and edits are saved as you make them, in DATASET.review.jsonl beside the dataset;
+the dataset itself is never rewritten.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP, id="help-box")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)

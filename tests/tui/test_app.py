@@ -1,0 +1,195 @@
+"""The review app driven with Textual's Pilot: each screen, with the files it writes checked."""
+
+import json
+import shutil
+
+import pytest
+
+from dataforge.tui.app import DataforgeApp
+from dataforge.tui.sample_list import SampleList
+from tests.conftest import SAMPLES
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    shutil.copytree(SAMPLES / "generated", tmp_path / "generated")
+    shutil.copytree(SAMPLES / "docs", tmp_path / "docs")
+    return tmp_path
+
+
+def review_log(path):
+    log = path.with_name(path.name + ".review.jsonl")
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+async def settle(pilot, app):
+    """Until no worker runs and the UI has taken what they posted (a worker may start another)."""
+    for _ in range(4):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+@pytest.mark.asyncio
+async def test_accept_reject_undo_are_saved_as_they_happen(workspace):
+    data = workspace / "generated" / "onboarding_en.alpaca.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", "r", "a")
+        assert [e["decision"] for e in review_log(data)] == ["accepted", "rejected", "accepted"]
+        await pilot.press("u")
+        opened = app.session.current
+        assert opened.store.counts(len(opened.dataset)) == {"accepted": 1, "rejected": 1, "pending": 7}
+        assert app.query_one(SampleList).current == 2  # back on the sample whose decision was undone
+    assert review_log(data)[-1]["event"] == "undo"
+    assert data.read_text(encoding="utf-8") == (SAMPLES / "generated" / data.name).read_text(encoding="utf-8")
+
+
+@pytest.mark.asyncio
+async def test_edit_revalidates_and_is_saved(workspace):
+    data = workspace / "generated" / "onboarding_en.alpaca.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        editor = app.screen.query_one("TextArea")
+        record = json.loads(editor.text)
+        record["output"] = ""
+        editor.text = json.dumps(record)
+        await pilot.pause()
+        status = str(app.screen.query_one("#edit-status").render())
+        assert "R008" in status  # the empty answer is flagged while editing
+        record["output"] = "Read the guide before your first shift."
+        editor.text = json.dumps(record)
+        await pilot.pause()
+        assert "no findings" in str(app.screen.query_one("#edit-status").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.session.current.store.state(0).edited["output"] == "Read the guide before your first shift."
+    (edit,) = [e for e in review_log(data) if e["event"] == "edit"]
+    assert edit["record"] == 0 and edit["value"]["output"] == "Read the guide before your first shift."
+
+
+@pytest.mark.asyncio
+async def test_filters(workspace):
+    data = workspace / "generated" / "returns_policy_zh.alpaca.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        sample_list = app.query_one(SampleList)
+        assert len(sample_list.rows) == 10
+        await pilot.press("a")
+        app.query_one("#text").value = "运费"
+        await settle(pilot, app)
+        assert list(sample_list.rows) == [7]
+        app.query_one("#text").value = ""
+        app.query_one("#status").value = "accepted"
+        await settle(pilot, app)
+        assert list(sample_list.rows) == [0]
+        app.action_clear_filter()
+        await settle(pilot, app)
+        assert len(sample_list.rows) == 10
+
+
+@pytest.mark.asyncio
+async def test_rule_code_filter_and_inline_findings(tmp_path):
+    data = tmp_path / "broken.jsonl"
+    shutil.copy(SAMPLES / "broken" / "chatglm3_broken.jsonl", data)
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#code").value = "L001"
+        await settle(pilot, app)
+        assert list(app.query_one(SampleList).rows) == [4]
+        detail = str(app.query_one("#messages").render())
+        assert "▲ L001 loss must be true or false" in detail
+
+
+@pytest.mark.asyncio
+async def test_export_writes_accepted_samples_and_a_report(workspace):
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    app = DataforgeApp([str(data)])
+    out = workspace / "accepted.sharegpt.jsonl"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", "a", "r", "a")
+        app.query_one("#export-format").value = "sharegpt"
+        app.query_one("#export-path").value = str(out)
+        await pilot.press("x")
+        await pilot.pause()
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 3 and all(r["conversations"][0]["from"] == "human" for r in records)
+    report = json.loads(out.with_name(out.name + ".report.json").read_text(encoding="utf-8"))
+    assert report["written"] == 3 and report["accepted"] == 3 and report["rejected"] == 1
+
+
+@pytest.mark.asyncio
+async def test_generate_offline_from_sources(workspace):
+    doc = workspace / "docs" / "onboarding_en.docx"
+    app = DataforgeApp([str(doc)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.query_one("#chunks").row_count == 5
+        app.query_one("#target").value = "alpaca"
+        await pilot.press("g")
+        await settle(pilot, app)
+        out = doc.with_name("onboarding_en.alpaca.jsonl")
+        assert out.exists() and len(out.read_text(encoding="utf-8").splitlines()) == 9
+        assert app.session.current.dataset.path == out
+        assert len(app.query_one(SampleList).rows) == 9
+
+
+@pytest.mark.asyncio
+async def test_generate_through_the_test_llm_server(workspace):
+    from dataforge.generate.testserver import FakeLLM
+
+    doc = workspace / "docs" / "onboarding_en.docx"
+    app = DataforgeApp([str(doc)])
+    with FakeLLM([{"status": 500}, {"content": "not JSON"}]) as server:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            app.query_one("#base-url").value = server.base_url
+            app.query_one("#model").value = "fake"
+            await pilot.press("g")
+            await settle(pilot, app)
+            status = str(app.query_one("#gen-status").render())
+    assert "✔ 5 records" in status
+    assert len(server.requests) == 7
+
+
+@pytest.mark.asyncio
+async def test_tokens_and_stats_tabs(workspace):
+    data = workspace / "generated" / "onboarding_en.chatglm3.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("3")
+        await settle(pilot, app)
+        assert app.query_one("TabbedContent").active == "tokens"
+        summary = str(app.query_one("#token-summary").render())
+        assert "template chatglm3" in summary and "trained" in summary
+        assert app.query_one("#token-table").row_count > 10
+        await pilot.press("4")
+        await settle(pilot, app)
+        stats = app.query_one("#stats-body").render()
+        assert "9 samples" in str(stats) or app.query_one("#stats-body")
+
+
+@pytest.mark.asyncio
+async def test_help_palette_and_theme(workspace):
+    app = DataforgeApp([str(workspace / "generated" / "onboarding_en.alpaca.jsonl")])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        theme = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != theme
+        from dataforge.tui.app import Actions
+
+        names = [name for name, _ in Actions.ACTIONS]
+        assert {"Accept sample", "Reject sample", "Edit sample", "Undo", "Export accepted samples"} <= set(names)
