@@ -138,6 +138,8 @@ class DataforgeApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        # hidden until a generation reports its size: an empty bar would pulse for nothing
+        self.query_one("#progress", ProgressBar).display = False
         self.query_one("#chunks", DataTable).add_columns("#", "heading path", "blocks", "tokens")
         self.query_one("#token-table", DataTable).add_columns("#", "token", "id", "label", "role", "turn")
         if self.datasets:
@@ -490,6 +492,7 @@ class DataforgeApp(App):
             if name == "start":
                 done["chunks"] = data["resumed"]
                 self.call_from_thread(bar.update, total=data["chunks"], progress=data["resumed"])
+                self.call_from_thread(setattr, bar, "display", True)
             elif name == "chunk":
                 done["chunks"] += 1
                 done["records"] += data["kept"]

@@ -1,0 +1,96 @@
+"""The app as a person runs it: in a real terminal (a pty, and tmux where installed), keys typed,
+the process killed mid-review, and every decision made before the kill still there."""
+
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+
+def read_until(fd, needle: bytes, timeout: float = 30.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+            if needle in seen:
+                return seen
+    raise AssertionError(f"{needle!r} never appeared on screen")
+
+
+def test_kill_mid_review_and_reopen(tmp_path):
+    data = tmp_path / "onboarding.jsonl"
+    shutil.copy(SAMPLES / "generated" / "onboarding_en.alpaca.jsonl", data)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real app in a real terminal
+        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
+        os.execv(sys.executable, [sys.executable, "-m", "dataforge.cli", "tui", str(data)])
+    try:
+        read_until(fd, b"9 pending")
+        for key in (b"a", b"r", b"a", b"e"):
+            os.write(fd, key)
+            time.sleep(0.4)
+        read_until(fd, b"ctrl+s saves")
+        os.write(fd, b"\x13")  # ctrl+s: save the edit unchanged
+        time.sleep(1.0)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    log = [json.loads(line) for line in data.with_name(data.name + ".review.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["record"], e.get("decision")) for e in log] == [
+        ("decide", 0, "accepted"), ("decide", 1, "rejected"), ("decide", 2, "accepted"), ("edit", 3, None)]
+
+    from dataforge.review.store import ReviewStore
+
+    store = ReviewStore(data)  # reopened as the app reopens it
+    assert [store.state(i).decision for i in range(4)] == ["accepted", "rejected", "accepted", "pending"]
+    assert store.state(3).edited is not None
+    store.close()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_in_tmux(tmp_path):
+    data = tmp_path / "returns.jsonl"
+    shutil.copy(SAMPLES / "generated" / "returns_policy_zh.alpaca.jsonl", data)
+    session = f"dataforge-test-{os.getpid()}"
+    command = f"{sys.executable} -m dataforge.cli tui {data}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shown = screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on screen:\n{screen()}")
+
+    try:
+        wait_for("10 pending")
+        subprocess.run(["tmux", "send-keys", "-t", session, "a", "a", "r"], check=True)
+        shown = wait_for("2 accepted")
+        assert "1 rejected" in shown and "✔" in shown and "✘" in shown
+        subprocess.run(["tmux", "send-keys", "-t", session, "3"], check=True)
+        shown = wait_for("end of turn trained")
+        assert "template alpaca" in shown
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        time.sleep(1)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
