@@ -6,7 +6,10 @@ import sys
 import pytest
 
 CORE = ["dataforge.model", "dataforge.formats", "dataforge.jsonio.stream", "dataforge.lint.engine",
-        "dataforge.lint.reporters", "dataforge.lint.fix", "dataforge.convert", "dataforge.schemas", "dataforge.cli"]
+        "dataforge.lint.reporters", "dataforge.lint.fix", "dataforge.convert", "dataforge.schemas", "dataforge.cli",
+        "dataforge.templates.render", "dataforge.masking.encode", "dataforge.masking.session",
+        "dataforge.docx_source.chunker", "dataforge.generate.job", "dataforge.review.session",
+        "dataforge.review.export"]
 HEAVY = ["textual", "torch", "deepspeed", "transformers"]
 
 

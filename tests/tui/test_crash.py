@@ -66,12 +66,14 @@ def test_kill_mid_review_and_reopen(tmp_path):
 def test_in_tmux(tmp_path):
     data = tmp_path / "returns.jsonl"
     shutil.copy(SAMPLES / "generated" / "returns_policy_zh.alpaca.jsonl", data)
-    session = f"dataforge-test-{os.getpid()}"
+    session = "review"
+    # A tmux server of the test's own: another one's settings (its default size) must not apply.
+    tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
     command = f"{sys.executable} -m dataforge.cli tui {data}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
 
     def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
 
     def wait_for(text: str) -> str:
         deadline = time.monotonic() + 30
@@ -84,13 +86,13 @@ def test_in_tmux(tmp_path):
 
     try:
         wait_for("10 pending")
-        subprocess.run(["tmux", "send-keys", "-t", session, "a", "a", "r"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "a", "a", "r"], check=True)
         shown = wait_for("2 accepted")
         assert "1 rejected" in shown and "✔" in shown and "✘" in shown
-        subprocess.run(["tmux", "send-keys", "-t", session, "3"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "3"], check=True)
         shown = wait_for("end of turn trained")
         assert "template alpaca" in shown
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
         time.sleep(1)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
