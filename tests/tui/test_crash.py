@@ -69,7 +69,8 @@ def test_in_tmux(tmp_path):
     session = "review"
     # A tmux server of the test's own: another one's settings (its default size) must not apply.
     tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
-    command = f"{sys.executable} -m dataforge.cli tui {data}"
+    # COLUMNS/LINES from the test process would override the pane's real size
+    command = f"env -u COLUMNS -u LINES {sys.executable} -m dataforge.cli tui {data}"
     subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
 
     def screen() -> str:
