@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import Format, detect, get_format
+from dataforge.formats import Format, detect
 from dataforge.formats.base import Problem
 from dataforge.jsonio.layout import is_json_lines, iter_records, open_records
 from dataforge.jsonio.parse import parse
@@ -35,8 +35,8 @@ class Dataset:
             self._index_lines()
         else:
             self._index_json()
+        self._value = lru_cache(maxsize=4096)(self._parse)  # the records on screen, parsed once
         self.format = self._detect()
-        self._value = lru_cache(maxsize=4096)(self._parse)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1 if self._texts is None else len(self._texts)
@@ -109,12 +109,9 @@ class Dataset:
 
     def _detect(self) -> Format | None:
         for i in range(min(len(self), 20)):
-            value = self.value(i) if hasattr(self, "_value") else self._parse(i)
+            value = self.value(i)
             if type(value) is dict:
                 found = detect(value)
                 if found:
                     return found[0]
         return None
-
-    def with_format(self, name: str) -> None:
-        self.format = get_format(name)

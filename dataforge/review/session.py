@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataforge.generate.records import problems_of
-from dataforge.lint.engine import LintOptions, Linter
+from dataforge.lint.engine import Linter, LintOptions
 from dataforge.lint.findings import Finding
 from dataforge.review.dataset import Dataset
 from dataforge.review.store import ACCEPTED, PENDING, REJECTED, ReviewStore

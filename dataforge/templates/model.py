@@ -41,8 +41,3 @@ class Template:
     end_of_turn_is_next: bool = False
     #: markers the template relies on: each should be one token, and none may appear in content
     control_tokens: tuple[str, ...] = ()
-
-    def split(self, fmt: str) -> tuple[str, str]:
-        """(text before {content}, text after) of a format string."""
-        before, _, after = fmt.partition("{content}")
-        return before, after

@@ -89,7 +89,6 @@ def render(sample: Sample, template: Template, options: MaskOptions = MaskOption
                 fill(template.system, {"content": m.content}, i, m.role, trained, "header")
             continue
         if m.role == Role.USER:
-            header, footer = template.split(template.user)
             fmt, values = template.user, {"content": m.content}
             if template.user_with_input and isinstance(m.data, tuple) and m.data[1]:
                 fmt, values = template.user_with_input, {"instruction": m.data[0], "input": m.data[1]}
