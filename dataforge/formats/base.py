@@ -158,7 +158,9 @@ def plain_columns(messages: list, layout: PlainLayout):
             return None
         keys -= flagged
     # Counting keys proves there is no unknown one: two keys per message besides its loss flag.
-    if keys != 2 * n or not all(map(layout.roles.__contains__, names)) or not all(map(isinstance, contents, _STR)):
+    # Role names are checked to be strings before they are looked up (an object is unhashable).
+    if keys != 2 * n or not all(map(isinstance, names, _STR)) or not all(map(layout.roles.__contains__, names)) \
+            or not all(map(isinstance, contents, _STR)):
         return None
     return tuple(map(layout.roles.__getitem__, names)), contents, losses, layout.paths[:n]
 

@@ -51,6 +51,8 @@ def test_truncated_files(tmp_path, run_line, cut, suffix):
     (b"\xef\xbb\xbf" + json.dumps(GOOD[0]).encode(), ".jsonl", 0, "E003 warning"),
     (b"[1, 2]", ".json", 1, "S005 error: a record must be a JSON object"),
     (b"null", ".json", 1, "S005"),
+    (b'{"conversations": [{"role": {"a": 1}, "content": "x"}]}', ".jsonl", 1, "S005"),
+    (b'{"messages": [{"role": ["user"], "content": "x"}]}', ".jsonl", 1, "S005"),
 ])
 def test_bad_files_are_findings(tmp_path, run_line, data, suffix, code, text):
     result = lint_bytes(tmp_path, run_line, data, suffix)

@@ -1,0 +1,57 @@
+"""The fast readers (columns built without a loop per message, or a lean one) must give exactly
+what the detailed reader gives, and defer to it whenever there is anything to report."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dataforge.formats import FORMATS
+from dataforge.lint.rules import RULES, load_all
+from tests.conftest import SAMPLES
+
+load_all()
+CONVERSATION_FORMATS = ["chatglm3", "sharegpt", "openai"]
+
+
+def records():
+    for path in sorted((SAMPLES / "datasets").glob("*.jsonl")) + sorted((SAMPLES / "generated").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            yield json.loads(line)
+    for rule in RULES.values():
+        for text in (rule.bad, rule.good):
+            for line in text.splitlines():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    pass
+
+
+def same(fmt, raw):
+    fast_problems, detailed_problems = [], []
+    fast = fmt.read(raw, fast_problems)
+    detailed = fmt._read_detailed(raw, detailed_problems)
+    assert fast_problems == detailed_problems
+    if fast is not None or detailed is not None:
+        assert fast.messages == detailed.messages and fast.tools == detailed.tools
+
+
+@pytest.mark.parametrize("name", CONVERSATION_FORMATS)
+def test_fast_and_detailed_readers_agree_on_every_example(name):
+    fmt = FORMATS[name]
+    for raw in records():
+        if isinstance(raw, dict) and fmt.detect(raw):
+            same(fmt, raw)
+
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-1, 2), st.text(max_size=3), st.just({"city": "x"}))
+message = st.dictionaries(st.sampled_from(["role", "content", "loss", "name", "parameters", "observation", "x"]),
+                          st.one_of(values, st.sampled_from(["user", "assistant", "system", "tool", "human"])),
+                          max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(message, max_size=5))
+def test_chatglm3_readers_agree_on_arbitrary_messages(conv):
+    same(FORMATS["chatglm3"], {"conversations": conv})
