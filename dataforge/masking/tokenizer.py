@@ -14,6 +14,7 @@ import base64
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -84,8 +85,18 @@ class TextTokenizer:
         return self.hf.convert_ids_to_tokens(token_id)
 
 
+# transformers imports its classes lazily, and two threads doing that at once (the review app's
+# workers) can see a half-imported module: loading is done one thread at a time.
+_LOADING = threading.Lock()
+
+
 def load_tokenizer(name: str | None = None, trust_remote_code: bool = False) -> TextTokenizer:
     """The default tokenizer (name None or "qwen") or the Hugging Face tokenizer in folder ``name``."""
+    with _LOADING:
+        return _load(name, trust_remote_code)
+
+
+def _load(name: str | None, trust_remote_code: bool) -> TextTokenizer:
     if name in (None, DEFAULT):
         return _default()
     path = Path(name)

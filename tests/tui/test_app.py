@@ -193,3 +193,46 @@ async def test_help_palette_and_theme(workspace):
 
         names = [name for name, _ in Actions.ACTIONS]
         assert {"Accept sample", "Reject sample", "Edit sample", "Undo", "Export accepted samples"} <= set(names)
+
+
+@pytest.mark.asyncio
+async def test_cancel_and_resume_a_generation(tmp_path):
+    import asyncio
+
+    import docx
+
+    from dataforge.generate.testserver import FakeLLM
+
+    d = docx.Document()
+    for i in range(24):
+        d.add_heading(f"Section {i}", 1)
+        d.add_paragraph(f"Rule {i} applies to orders of category {i}.")
+    doc = tmp_path / "rules.docx"
+    d.save(str(doc))
+    app = DataforgeApp([str(doc)])
+    with FakeLLM(latency=0.4) as server:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            app.query_one("#base-url").value = server.base_url
+            app.query_one("#model").value = "fake"
+            app.query_one("#target").value = "alpaca"
+            await pilot.press("g")
+            status = app.query_one("#gen-status")
+            for _ in range(200):  # until the first wave of answers is in
+                await asyncio.sleep(0.05)
+                if "chunks ·" in str(status.render()):
+                    break
+            await pilot.click("#cancel")
+            await settle(pilot, app)
+            assert "cancelled" in str(status.render())
+            journal = doc.with_name("rules.alpaca.jsonl.journal").read_text(encoding="utf-8")
+            finished = journal.count('"event": "records"')
+            assert 0 < finished < 24
+            asked_before = len(server.requests)
+            await pilot.press("g")
+            await settle(pilot, app)
+            assert f"({finished} chunks resumed)" in str(status.render())
+            out = doc.with_name("rules.alpaca.jsonl")
+            assert len(out.read_text(encoding="utf-8").splitlines()) == 24
+            # only the chunks that had not finished are asked for again
+            assert len(server.requests) - asked_before <= 24 - finished
