@@ -100,10 +100,11 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 class _Digests:
-    """Record digests of one file, 16 bytes a record: what the dataset rules need afterwards."""
+    """Record digests of one file, 24 bytes a record: what the dataset rules need afterwards."""
 
     def __init__(self) -> None:
         self.digests = array("q")
+        self.records = array("q")  # record numbers: a record that did not parse has no digest
         self.lines = array("I")
         self.columns = array("I")
 
@@ -112,6 +113,7 @@ class BatchResult(NamedTuple):
     records: int
     findings: list[Finding]
     digests: bytes
+    indices: bytes  # the record number of each digest
     lines: bytes
     columns: bytes
     formats: Counter
@@ -130,7 +132,7 @@ class RecordChecker:
 
     def check(self, batch: list[RawRecord]) -> BatchResult:
         findings: list[Finding] = []
-        digests, lines, columns = array("q"), array("I"), array("I")
+        digests, indices, lines, columns = array("q"), array("q"), array("I"), array("I")
         formats: Counter = Counter()
         problems: list[Problem] = []
 
@@ -150,6 +152,7 @@ class RecordChecker:
                     self._parse_failure(rec, exc, findings)
                     continue
             digests.append(hash(text))
+            indices.append(index)
             lines.append(line)
             columns.append(column)
             if type(value) is not dict:
@@ -175,7 +178,8 @@ class RecordChecker:
             self._check_masks(to_encode, findings)
         if in_file_format:
             formats[file_format.name] += in_file_format
-        return BatchResult(len(batch), findings, digests.tobytes(), lines.tobytes(), columns.tobytes(), formats)
+        return BatchResult(len(batch), findings, digests.tobytes(), indices.tobytes(), lines.tobytes(),
+                           columns.tobytes(), formats)
 
     def _check_masks(self, records: list[tuple[RawRecord, Sample]], findings: list[Finding]) -> None:
         """M rules over a batch: one tokenizer call for all of it, findings merged in record order."""
@@ -318,6 +322,7 @@ class Linter:
                 for result in self._check_batches(name, f, path, pool if lines else None):
                     count += result.records
                     digests.digests.frombytes(result.digests)
+                    digests.records.frombytes(result.indices)
                     digests.lines.frombytes(result.lines)
                     digests.columns.frombytes(result.columns)
                     self.summary.formats.update(result.formats)
@@ -359,7 +364,7 @@ class Linter:
             yield first._replace(findings=first_findings + first.findings)
             yield from map(checker.check, iter(lambda: _take(records, BATCH), []))
             return
-        yield BatchResult(0, first_findings, b"", b"", b"", Counter())
+        yield BatchResult(0, first_findings, b"", b"", b"", b"", Counter())
         line = record = 0  # lines and records before the range being merged
         for result in pool.imap(checker.check_range, _line_ranges(f, str(path), start)):
             yield _shifted(result, line, record)
@@ -403,30 +408,25 @@ class Linter:
         if not self._digests or not ({"D001", "D002"} & self.enabled):
             return
         names = list(self._digests)
-        digests = np.concatenate([np.frombuffer(d.digests, np.int64) for d in self._digests.values()])
-        owners = np.concatenate([np.full(len(d.digests), i, np.int32) for i, d in enumerate(self._digests.values())])
-        records = np.concatenate([np.arange(len(d.digests), dtype=np.int64) for d in self._digests.values()])
-        order = np.argsort(digests, kind="stable")
+        files = list(self._digests.values())
+        digests = np.concatenate([np.frombuffer(d.digests, np.int64) for d in files])
+        owners = np.concatenate([np.full(len(d.digests), i, np.int32) for i, d in enumerate(files)])
+        positions = np.concatenate([np.arange(len(d.digests), dtype=np.int64) for d in files])
+        order = np.argsort(digests, kind="stable")  # stable: equal digests stay in file order
         sorted_digests = digests[order]
-        repeats = np.flatnonzero(sorted_digests[1:] == sorted_digests[:-1]) + 1
-        first_of = {}
-        for k in repeats:
-            # walk back to the first occurrence of this digest (stable sort keeps file order)
-            j = k
-            while j > 0 and sorted_digests[j - 1] == sorted_digests[k]:
-                j -= 1
-            first_of[int(order[k])] = int(order[j])
-        for dup in sorted(first_of):
-            orig = first_of[dup]
+        starts = np.r_[True, sorted_digests[1:] != sorted_digests[:-1]]
+        first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))  # each group's first
+        for k in sorted(np.flatnonzero(~starts), key=lambda k: order[k]):
+            dup, orig = int(order[k]), int(order[first[k]])
             file_dup, file_orig = names[owners[dup]], names[owners[orig]]
-            d = self._digests[file_dup]
-            rec = int(records[dup])
-            where = f"record {int(records[orig])}" + ("" if file_dup == file_orig else f" of {file_orig}")
+            d, o = self._digests[file_dup], self._digests[file_orig]
+            at = int(positions[dup])
+            where = f"record {o.records[int(positions[orig])]}" + ("" if file_dup == file_orig else f" of {file_orig}")
             code = "D001" if file_dup == file_orig else "D002"
             if code in self.enabled:
                 rule = RULES[code]
                 yield Finding(code, rule.severity, f"same record as {where}",
-                              Location(file_dup, d.lines[rec], d.columns[rec], rec), rule.hint)
+                              Location(file_dup, d.lines[at], d.columns[at], d.records[at]), rule.hint)
 
 
 @contextmanager
@@ -471,7 +471,8 @@ def _shifted(result: BatchResult, lines: int, records: int) -> BatchResult:
                                             record=None if x.location.record is None else x.location.record + records))
                 for x in result.findings]
     shifted = (np.frombuffer(result.lines, np.uint32) + np.uint32(lines)).tobytes()
-    return result._replace(findings=findings, lines=shifted)
+    indices = (np.frombuffer(result.indices, np.int64) + records).tobytes()
+    return result._replace(findings=findings, lines=shifted, indices=indices)
 
 
 def _take(records: Iterator[RawRecord], n: int) -> list[RawRecord]:

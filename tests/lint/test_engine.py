@@ -142,3 +142,14 @@ def test_rule_command(run_line):
     assert '"loss": "false"' in result.stdout and '"loss": false' in result.stdout
     assert run_line("dataforge rule X999").exit_code == 2
     assert run_line("dataforge rule --list").stdout.count("\n") >= 36
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_duplicates_after_a_broken_record_name_the_right_record(tmp_path, jobs):
+    good = json.dumps(BROKEN[0])
+    lines = [good, "{broken", json.dumps(BROKEN[2]), good, good]
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    duplicates = [(f.location.line, f.location.record, f.message) for f in findings([path], jobs=jobs)
+                  if f.code == "D001"]
+    assert duplicates == [(4, 3, "same record as record 0"), (5, 4, "same record as record 0")]
