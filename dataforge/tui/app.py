@@ -40,13 +40,17 @@ ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool_
 DATASET_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
+SKIPPED_DIRS = {"node_modules", "__pycache__", "venv", "site-packages"}
+MAX_DEPTH = 3  # `dataforge` alone looks in the current folder: not the whole disk beneath it
+
+
 def discover(paths: list[str]) -> tuple[list[Path], list[Path]]:
-    """(.docx sources, dataset files) under the given paths (files or folders)."""
+    """(.docx sources, dataset files) in the given files and folders (three levels down at most,
+    hidden folders, virtual environments and node_modules left out)."""
     docs, datasets = [], []
     for raw in paths or ["."]:
         path = Path(raw)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
+        for f in sorted(_walk(path, MAX_DEPTH)) if path.is_dir() else [path]:
             if f.name.endswith((".review.jsonl", ".rejects.jsonl", ".journal")):
                 continue
             if f.suffix == ".docx":
@@ -54,6 +58,18 @@ def discover(paths: list[str]) -> tuple[list[Path], list[Path]]:
             elif f.suffix in DATASET_SUFFIXES:
                 datasets.append(f)
     return docs, datasets
+
+
+def _walk(folder: Path, depth: int):
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_file():
+            yield entry
+        elif depth > 1 and entry.is_dir() and not entry.name.startswith(".") and entry.name not in SKIPPED_DIRS:
+            yield from _walk(entry, depth - 1)
 
 
 class Actions(Provider):

@@ -236,3 +236,17 @@ async def test_cancel_and_resume_a_generation(tmp_path):
             assert len(out.read_text(encoding="utf-8").splitlines()) == 24
             # only the chunks that had not finished are asked for again
             assert len(server.requests) - asked_before <= 24 - finished
+
+
+def test_discovery_stays_near_the_folder(tmp_path):
+    from dataforge.tui.app import discover
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "c").mkdir()
+    (tmp_path / ".venv").mkdir()
+    for path in ("top.jsonl", "a/one.docx", "a/b/two.json", "a/b/c/too_deep.jsonl", ".venv/hidden.jsonl",
+                 "a/data.jsonl.review.jsonl"):
+        (tmp_path / path).write_text("{}")
+    docs, datasets = discover([str(tmp_path)])
+    assert [p.relative_to(tmp_path).as_posix() for p in docs] == ["a/one.docx"]
+    assert [p.relative_to(tmp_path).as_posix() for p in datasets] == ["a/b/two.json", "top.jsonl"]
