@@ -180,7 +180,15 @@ class DataforgeApp(App):
     # Review -------------------------------------------------------------------------------------
 
     def open_dataset(self, path: Path) -> None:
-        opened = self.session.open(path)
+        from dataforge.errors import DataforgeError
+
+        try:
+            opened = self.session.open(path)
+        except DataforgeError as exc:
+            # One unreadable file must not close the app: say why, and keep the others.
+            self.notify(f"{exc.message}" + (f"\n{exc.hint}" if exc.hint else ""), title="cannot open",
+                        severity="error", timeout=10)
+            return
         self.refresh_list()
         self.lint_in_background(opened)
 

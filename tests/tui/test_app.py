@@ -252,3 +252,19 @@ def test_discovery_stays_near_the_folder(tmp_path):
     docs, datasets = discover([str(tmp_path)])
     assert [p.relative_to(tmp_path).as_posix() for p in docs] == ["a/one.docx"]
     assert [p.relative_to(tmp_path).as_posix() for p in datasets] == ["a/b/two.json", "top.jsonl"]
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_dataset_is_reported_not_fatal(tmp_path):
+    broken = tmp_path / "a_broken.json"
+    broken.write_text('[{"prompt": "a", "response": "b"}, {"prompt": ', encoding="utf-8")
+    good = tmp_path / "b_good.jsonl"
+    shutil.copy(SAMPLES / "generated" / "onboarding_en.alpaca.jsonl", good)
+    app = DataforgeApp([str(tmp_path)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert app.is_running
+        assert any("file ends in the middle of a record" in n.message for n in app._notifications)
+        app.query_one("#dataset").value = str(good)
+        await settle(pilot, app)
+        assert len(app.query_one(SampleList).rows) == 9
