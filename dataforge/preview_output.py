@@ -24,19 +24,21 @@ def table(rows: list[TokenRow], summary: Summary, header: str, out: TextIO) -> N
     for name, justify in (("#", "right"), ("token", "left"), ("id", "right"), ("label", "right"),
                           ("role", "left"), ("turn", "right"), ("", "left")):
         grid.add_column(name, justify=justify, no_wrap=True, overflow="fold" if name == "token" else "ellipsis")
+    def cut_rule() -> None:
+        grid.add_section()
+        grid.add_row("", f"── cut by truncation: {summary.length_before - summary.tokens} tokens removed ──",
+                     "", "", "", "", "", style="bold red")
+        grid.add_section()
+
     for row in rows:
         if summary.cut is not None and row.index == summary.cut:
-            grid.add_section()
-            grid.add_row("", f"── cut by truncation: {summary.length_before - summary.tokens} tokens removed ──",
-                         "", "", "", "", "", style="bold red")
-            grid.add_section()
+            cut_rule()
         style = TRAINED_STYLE if row.trained else "dim"
         # Text, not str: a token such as "[g" must never be read as rich markup
         grid.add_row(str(row.index), Text(row.text), str(row.token_id), str(row.label), row.role,
                      "" if row.message < 0 else str(row.message), "✔" if row.trained else "", style=style)
     if summary.cut is not None and summary.cut >= len(rows):
-        grid.add_row("", f"── cut by truncation: {summary.length_before - summary.tokens} tokens removed ──",
-                     "", "", "", "", "", style="bold red")
+        cut_rule()
     console.print(grid)
     console.print()
     for line in summary_lines(summary):

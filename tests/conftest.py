@@ -42,6 +42,18 @@ def run_line():
     return run
 
 
+def sections_docx(path: Path, sections: int, text: str = "Rule {i} applies to orders of category {i}.") -> Path:
+    """A .docx of `sections` headed sections, one paragraph each: one chunk per section."""
+    import docx
+
+    d = docx.Document()
+    for i in range(sections):
+        d.add_heading(f"Section {i}", 1)
+        d.add_paragraph(text.format(i=i))
+    d.save(str(path))
+    return path
+
+
 def write_jsonl(path: Path, records: list) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path

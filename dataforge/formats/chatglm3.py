@@ -113,9 +113,6 @@ class ChatGLM3(Format):
         return record, losses
 
 
-_FLAGS = (None, True, False)
-
-
 def _with_tool_messages(conv: list) -> Sample | None:
     """Columns for a conversation of well-formed text and `tool` messages, or None.
 
@@ -129,7 +126,7 @@ def _with_tool_messages(conv: list) -> Sample | None:
         if type(m) is not dict:
             return None
         role, loss = m.get("role"), m.get("loss")
-        if loss not in _FLAGS or (loss is not None and type(loss) is not bool) or ("loss" in m and loss is None):
+        if "loss" in m and type(loss) is not bool:  # a flag that is there must be a boolean
             return None
         path = _PLAIN.paths[i] if i < len(_PLAIN.paths) else item_path("$.conversations", i)
         if role == "tool":

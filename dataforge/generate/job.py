@@ -160,10 +160,11 @@ class GenerationJob:
     async def _llm(self, todo: list[Chunk], journal: Journal, client: LLMClient) -> None:
         gate = asyncio.Semaphore(self.options.concurrency)
         journaled = journal.replies()
+        schema = prompts.records_schema(self.options.target)  # the same for every chunk
 
         async def one(chunk: Chunk) -> None:
             async with gate:
-                await self._ask(chunk, client, journal, list(journaled.get(chunk.id, [])))
+                await self._ask(chunk, client, journal, list(journaled.get(chunk.id, [])), schema)
 
         try:
             await asyncio.gather(*(one(c) for c in todo))
@@ -171,11 +172,11 @@ class GenerationJob:
             await client.close()
             self.report.requests += client.requests
 
-    async def _ask(self, chunk: Chunk, client: LLMClient, journal: Journal, journaled: list[dict]) -> None:
+    async def _ask(self, chunk: Chunk, client: LLMClient, journal: Journal, journaled: list[dict],
+                   schema: dict) -> None:
         o = self.options
-        messages = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, with_schema=False)
-        with_schema = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, with_schema=True)
-        schema = prompts.records_schema(o.target)
+        messages = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools)
+        with_schema = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, schema)
         origin = provenance(chunk, "llm", "llm", self.endpoint.model)
         kept: list[dict] = []
         rejected: list[dict] = []

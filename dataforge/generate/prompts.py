@@ -26,7 +26,10 @@ def records_schema(target: str) -> dict:
             "properties": {"records": {"type": "array", "minItems": 1, "items": schema}}, "$defs": defs}
 
 
-def build_messages(chunk: Chunk, target: str, per_chunk: int, turns: int, tools: bool, with_schema: bool) -> list[dict]:
+def build_messages(chunk: Chunk, target: str, per_chunk: int, turns: int, tools: bool,
+                   schema: dict | None = None) -> list[dict]:
+    """The request for one chunk; ``schema`` (the reply's, from records_schema) goes in the prompt
+    for servers that cannot take it as a response format."""
     zh = language_of(chunk.text) == "zh"
     language = "Chinese (简体中文)" if zh else "English"
     lines = [
@@ -40,8 +43,8 @@ def build_messages(chunk: Chunk, target: str, per_chunk: int, turns: int, tools:
     if tools and target != "alpaca":
         lines.append("Where a tool would help, declare it in `tools` and show the call and its result.")
     lines.append('Reply with one JSON object and nothing else: {"records": [...]}.')
-    if with_schema:
-        lines.append("The reply follows this JSON Schema:\n" + json.dumps(records_schema(target), ensure_ascii=False))
+    if schema is not None:
+        lines.append("The reply follows this JSON Schema:\n" + json.dumps(schema, ensure_ascii=False))
     excerpt = f"Document: {chunk.source}\nSection: {chunk.path_text or '(none)'}\n\n{chunk.text}"
     return [{"role": "system", "content": "\n".join(lines)}, {"role": "user", "content": excerpt}]
 

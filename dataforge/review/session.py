@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataforge.formats.base import Problem
 from dataforge.generate.records import problems_of
 from dataforge.lint.engine import Linter, LintOptions
 from dataforge.lint.findings import Finding
@@ -96,8 +97,13 @@ class ReviewSession:
         return state.edited if state.edited is not None else opened.dataset.value(index)
 
     @staticmethod
-    def validate(opened: Opened, value) -> list[str]:
+    def problems(opened: Opened, value) -> list[Problem]:
+        """What lint says of a record as edited (shape problems and rule findings together)."""
         fmt = opened.dataset.format
         if fmt is None:
-            return ["the dataset's format is not known"]
-        return [f"{p.code} at {p.path}: {p.message}" for p in problems_of(value, fmt.name)]
+            return [Problem("S001", "$", "the dataset's format is not known")]
+        return problems_of(value, fmt.name)
+
+    @staticmethod
+    def validate(opened: Opened, value) -> list[str]:
+        return [f"{p.code} at {p.path}: {p.message}" for p in ReviewSession.problems(opened, value)]

@@ -246,14 +246,11 @@ class DataforgeApp(App):
         text = Text()
         text.append(f"record {index} · line {opened.dataset.line(index)} · {state.decision}"
                     + (" · edited" if state.edited is not None else "") + "\n\n", style="bold")
-        problems: list = []
-        sample = opened.dataset.format.read(value, problems) if opened.dataset.format and isinstance(value, dict) \
+        sample = opened.dataset.format.read(value, []) if opened.dataset.format and isinstance(value, dict) \
             else None
+        # the file's lint findings, or, for an edited record, what lint says of the edit
         findings = [(f.code, f.location.path, f.message) for f in opened.findings.get(index, [])] \
-            if state.edited is None else [(p.code, p.path, p.message) for p in problems]
-        if state.edited is not None:
-            findings += [(line.split(" ", 1)[0], "$", line) for line in ReviewSession.validate(opened, value)
-                         if not line.startswith(("S00",))]
+            if state.edited is None else [tuple(p) for p in ReviewSession.problems(opened, value)]
         if sample is None:
             text.append(json.dumps(value, ensure_ascii=False, indent=2) if value is not None else "(unreadable)")
         else:

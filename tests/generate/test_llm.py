@@ -6,6 +6,7 @@ import time
 import pytest
 
 from dataforge.generate.prompts import extract_records
+from tests.conftest import sections_docx
 from tests.generate.conftest import KEY
 
 GOOD = json.dumps({"records": [{"instruction": "How long do I have to return an item?", "input": "",
@@ -122,14 +123,7 @@ def test_the_key_is_never_written(run_job, one_chunk_doc, tmp_path):
 
 
 def test_concurrency_is_limited(run_job, tmp_path):
-    import docx
-
-    d = docx.Document()
-    for i in range(8):
-        d.add_heading(f"Section {i}", 1)
-        d.add_paragraph(f"Paragraph {i}.")
-    path = tmp_path / "eight.docx"
-    d.save(str(path))
+    path = sections_docx(tmp_path / "eight.docx", 8, "Paragraph {i}.")
     started = time.monotonic()
     report, server, _ = run_job([], [path], latency=0.3, concurrency=4)
     elapsed = time.monotonic() - started

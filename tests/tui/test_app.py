@@ -7,7 +7,7 @@ import pytest
 
 from dataforge.tui.app import DataforgeApp
 from dataforge.tui.sample_list import SampleList
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, sections_docx
 
 SIZE = (120, 36)
 
@@ -71,6 +71,25 @@ async def test_edit_revalidates_and_is_saved(workspace):
         assert app.session.current.store.state(0).edited["output"] == "Read the guide before your first shift."
     (edit,) = [e for e in review_log(data) if e["event"] == "edit"]
     assert edit["record"] == 0 and edit["value"]["output"] == "Read the guide before your first shift."
+
+
+@pytest.mark.asyncio
+async def test_findings_of_an_edit_show_at_their_message(workspace):
+    data = workspace / "generated" / "onboarding_en.alpaca.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        editor = app.screen.query_one("TextArea")
+        record = json.loads(editor.text)
+        record["output"] = " "
+        editor.text = json.dumps(record)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        detail = str(app.query_one("#messages").render())
+    assert "assistant\n \n  ▲ R008 empty assistant message" in detail
+    assert detail.count("R008") == 1
 
 
 @pytest.mark.asyncio
@@ -201,16 +220,9 @@ async def test_help_palette_and_theme(workspace):
 async def test_cancel_and_resume_a_generation(tmp_path):
     import asyncio
 
-    import docx
-
     from dataforge.generate.testserver import FakeLLM
 
-    d = docx.Document()
-    for i in range(24):
-        d.add_heading(f"Section {i}", 1)
-        d.add_paragraph(f"Rule {i} applies to orders of category {i}.")
-    doc = tmp_path / "rules.docx"
-    d.save(str(doc))
+    doc = sections_docx(tmp_path / "rules.docx", 24)
     app = DataforgeApp([str(doc)])
     with FakeLLM(latency=0.4) as server:
         async with app.run_test(size=SIZE) as pilot:
