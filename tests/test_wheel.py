@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 
 import pytest
@@ -28,6 +29,14 @@ def test_wheel_keeps_schemas_and_trainer_inside_the_package(wheel):
     assert "dataforge = dataforge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def test_wheel_carries_the_compiled_speedups_and_not_the_checkouts_build(wheel):
+    if not sysconfig.get_config_var("LDSHARED"):
+        pytest.skip("no C compiler configured for this Python")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert names.count(f"dataforge/_speedups{sysconfig.get_config_var('EXT_SUFFIX')}") == 1
+    assert "py3-none-any" not in wheel.name  # a compiled wheel is tagged for this Python and platform
+
+
 def test_installed_wheel_runs_lint(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
@@ -36,6 +45,8 @@ def test_installed_wheel_runs_lint(wheel, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target), "PYTHONSAFEPATH": "1"}
     code = ("import dataforge, sys; from dataforge.cli import main; "
             f"assert dataforge.__file__.startswith({str(target)!r}), dataforge.__file__; "
+            "from dataforge.speedups import compiled; "
+            f"assert compiled is None or compiled.__file__.startswith({str(target)!r}), compiled; "
             "sys.exit(main(sys.argv[1:]))")
     run = subprocess.run([sys.executable, "-c", code, "lint", str(SAMPLES / "datasets")],
                          cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from dataforge.model import Message, Sample, jsonpath
+from dataforge.speedups import compiled
 
 # The codes adapters may report (lint/rules/shape.py and tools.py document them).
 MISSING = "S004"
@@ -122,25 +123,37 @@ class PlainLayout:
     `loss`), a role in ``roles``, and string content.
     """
 
+    max_messages = 64  # longer conversations are rare; the detailed reader takes them
+
     def __init__(self, role_key: str, content_key: str, roles: dict[str, str], parent: str,
                  loss_key: str | None = None):
+        self.role_key, self.content_key, self.loss_key = role_key, content_key, loss_key
         self.role = itemgetter(role_key)
         self.content = itemgetter(content_key)
         self.loss = repeat(loss_key) if loss_key else None  # map(dict.get, messages, loss) in C
         self.roles = roles
-        self.paths = tuple(f"{parent}[{i}]" for i in range(64))
+        self.paths = tuple(f"{parent}[{i}]" for i in range(self.max_messages))
 
 
 def plain_columns(messages: list, layout: PlainLayout):
     """(roles, contents, losses, paths) when every message is a plain text message, else None.
 
-    This is the common case, taken with C-level operations over the whole list instead of a
-    Python loop per message. Anything else (a tool message, a wrong type, an unknown key or
-    role, a very long conversation) returns None, and the adapter's detailed reader, which
-    reports problems, takes over.
+    This is the common case, taken without a Python loop per message: by the compiled speedups
+    when they are built, else by ``_plain_columns_py``. Anything else (a tool message, a wrong
+    type, an unknown key or role, a very long conversation) returns None, and the adapter's
+    detailed reader, which reports problems, takes over.
     """
+    columns = _columns(messages, layout.role_key, layout.content_key, layout.loss_key, layout.roles,
+                       layout.max_messages) if _columns else _plain_columns_py(messages, layout)
+    if columns is None:
+        return None
+    return (*columns, layout.paths[:len(messages)])
+
+
+def _plain_columns_py(messages: list, layout: PlainLayout):
+    """(roles, contents, losses) of plain messages, or None: C-level operations over the whole list."""
     n = len(messages)
-    if n > 64:
+    if n > layout.max_messages:
         return None
     try:
         names = tuple(map(layout.role, messages))
@@ -162,7 +175,10 @@ def plain_columns(messages: list, layout: PlainLayout):
     if keys != 2 * n or not all(map(isinstance, names, _STR)) or not all(map(layout.roles.__contains__, names)) \
             or not all(map(isinstance, contents, _STR)):
         return None
-    return tuple(map(layout.roles.__getitem__, names)), contents, losses, layout.paths[:n]
+    return tuple(map(layout.roles.__getitem__, names)), contents, losses
+
+
+_columns = compiled.plain_columns if compiled is not None else None
 
 
 def require_str(obj: dict, key: str, path: str, problems: list[Problem],

@@ -6,6 +6,8 @@ call, then an observation) that share the message's JSONPath, and the writer joi
 
 from __future__ import annotations
 
+from functools import partial
+
 from dataforge.formats.base import (
     ARGUMENTS_NOT_OBJECT,
     WRONG_TYPE,
@@ -15,7 +17,6 @@ from dataforge.formats.base import (
     item_path,
     not_an_object,
     observation_text,
-    plain_columns,
     require_list,
     require_str,
     role_field,
@@ -23,6 +24,7 @@ from dataforge.formats.base import (
     unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
+from dataforge.speedups import compiled
 
 _TEXT_KEYS = frozenset({"role", "content", "loss"})
 _TOOL_KEYS = frozenset({"role", "name", "parameters", "observation", "loss"})
@@ -45,12 +47,9 @@ class ChatGLM3(Format):
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
         conv = raw.get("conversations")
         if type(conv) is list and raw.keys() <= self.keys:
-            columns = plain_columns(conv, _PLAIN)
+            columns = _columns(conv)
             if columns is not None:
                 return Sample(*columns, tools=raw.get("tools"))
-            sample = _with_tool_messages(conv)
-            if sample is not None:
-                return sample._replace(tools=raw.get("tools"))
         return self._read_detailed(raw, problems)
 
     def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
@@ -113,13 +112,16 @@ class ChatGLM3(Format):
         return record, losses
 
 
-def _with_tool_messages(conv: list) -> Sample | None:
-    """Columns for a conversation of well-formed text and `tool` messages, or None.
+def _tool_columns_py(conv: list) -> tuple | None:
+    """Columns of a conversation of well-formed text and `tool` messages, or None.
 
     Conversations with tool calls are a common case in ChatGLM3 data, and the detailed reader
     costs five times this per message. Anything it would have to report makes this return
-    None, so the detailed reader (the one that reports) decides; a test holds the two equal.
+    None, so the detailed reader (the one that reports) decides; a test holds the two equal,
+    and another holds this equal to its compiled twin (chatglm3_columns in _speedups.c).
     """
+    if len(conv) > len(_PLAIN.paths):
+        return None
     roles, contents, losses, names, arguments, data, paths = [], [], [], [], [], [], []
     text_roles = ChatGLM3.roles
     for i, m in enumerate(conv):
@@ -128,7 +130,7 @@ def _with_tool_messages(conv: list) -> Sample | None:
         role, loss = m.get("role"), m.get("loss")
         if "loss" in m and type(loss) is not bool:  # a flag that is there must be a boolean
             return None
-        path = _PLAIN.paths[i] if i < len(_PLAIN.paths) else item_path("$.conversations", i)
+        path = _PLAIN.paths[i]
         if role == "tool":
             name, params = m.get("name"), m.get("parameters")
             if not (m.keys() <= _TOOL_KEYS and "observation" in m and type(name) is str and type(params) is dict):
@@ -154,8 +156,17 @@ def _with_tool_messages(conv: list) -> Sample | None:
             arguments.append(None)
             data.append(None)
             paths.append(path)
-    return Sample(tuple(roles), tuple(contents), tuple(losses), tuple(paths), tuple(names), tuple(arguments),
-                  tuple(data) if any(d is not None for d in data) else None)
+    tools = Role.TOOL_CALL in roles
+    return (tuple(roles), tuple(contents), tuple(losses), tuple(paths), tuple(names) if tools else None,
+            tuple(arguments) if tools else None, tuple(data) if any(d is not None for d in data) else None)
+
+
+if compiled is not None:
+    # the conversation comes last in the compiled signature, so that a partial can bind the rest
+    _columns = partial(compiled.chatglm3_columns, ChatGLM3.roles, _PLAIN.paths, Role.TOOL_CALL, Role.OBSERVATION,
+                       observation_text)
+else:
+    _columns = _tool_columns_py
 
 
 def _read_tool(m: dict, path: str, problems: list[Problem]) -> list[Message]:

@@ -97,17 +97,18 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
             report("T001", "$.tools", "tools must be a list of objects that each have a string name")
         if fmt.name == "chatglm3" and Role.SYSTEM in sample.roles:
             report("T008", "$.tools", "tools and a system message: the reference demo would add a second system prompt")
-    waiting = []  # tool calls whose observation has not come yet
-    for m in sample.messages:
-        role = m.role
+    waiting = []  # (path, name) of tool calls whose observation has not come yet
+    none = (None,) * len(sample.roles)
+    for role, name, arguments, path in zip(sample.roles, sample.names or none, sample.arguments or none,
+                                           sample.paths):
         if role == Role.TOOL_CALL:
-            if m.name is None:
-                report("T002", m.path, "tool call without a tool name")
-            elif declared is not None and m.name not in declared:
-                report("T005", m.path, f"tool {m.name!r} is not declared in tools")
-            if m.arguments is None:
-                report("T003", m.path, "tool call without arguments")
-            waiting.append(m)
+            if name is None:
+                report("T002", path, "tool call without a tool name")
+            elif declared is not None and name not in declared:
+                report("T005", path, f"tool {name!r} is not declared in tools")
+            if arguments is None:
+                report("T003", path, "tool call without arguments")
+            waiting.append((path, name))
         elif role == Role.OBSERVATION:
             if waiting:
                 waiting.pop(0)
@@ -120,6 +121,6 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
         _unanswered(waiting, report)
 
 
-def _unanswered(calls: list, report: Report) -> None:
-    for call in calls:
-        report("T006", call.path, f"tool call {call.name or ''!s} has no observation".replace("  ", " "))
+def _unanswered(calls: list[tuple[str, str | None]], report: Report) -> None:
+    for path, name in calls:
+        report("T006", path, f"tool call {name or ''!s} has no observation".replace("  ", " "))

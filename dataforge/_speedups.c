@@ -1,0 +1,414 @@
+/* Compiled fast paths for the per-record work of `dataforge lint` (and every reader of records).
+ *
+ * Optional: the build compiles this file when a C compiler is there, and dataforge/speedups.py
+ * falls back to the pure-Python twin of each function when it is not. Each function answers
+ * only the common, clean case and returns None (or False) for anything else, so that the
+ * Python code, which reports problems, decides; tests hold each function equal to its twin.
+ *
+ * members_match(text, value, max_depth) -> bool
+ *     True when the JSON `text`, already parsed into `value` by a parser that keeps the last
+ *     of duplicate keys (orjson), has no duplicate keys and nests at most `max_depth` deep.
+ *     In valid JSON every colon outside a string separates one object member, so the text has
+ *     exactly as many members as the parsed objects hold unless a key was repeated. Also
+ *     False for integers of 19 digits or more, which orjson would turn into floats.
+ *
+ * plain_columns(messages, role_key, content_key, loss_key, roles, max_messages)
+ *     -> (roles, contents, losses) | None
+ *     The columns of a conversation whose messages are all plain text messages: a dict with
+ *     exactly the role key, the content key and, when loss_key is not None, an optional
+ *     boolean loss flag; a role found in `roles` (the format's name -> canonical role) and
+ *     string content. The twin is dataforge.formats.base._plain_columns_py.
+ *
+ * chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation)
+ *     -> (roles, contents, losses, paths, names, arguments, data) | None
+ *     The columns of a ChatGLM3 conversation of clean text and `tool` messages (a tool message
+ *     becomes a tool call row and an observation row, observations that are not strings
+ *     rendered by `observation_text`). The twin is dataforge.formats.chatglm3._tool_columns_py.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#ifndef SOURCE_DIGEST
+#define SOURCE_DIGEST "unknown"
+#endif
+
+/* Members (colons outside strings) and the deepest nesting in valid JSON text; -1 when a
+   string does not end (the text was not valid JSON after all) or an integer may not fit in
+   64 bits. */
+static int
+scan_text(const char *p, Py_ssize_t n, Py_ssize_t *members, int *max_depth)
+{
+    const char *end = p + n;
+    Py_ssize_t colons = 0;
+    int depth = 0, deepest = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            /* Jump to the closing quote: memchr is vectorised, and most of a record's bytes
+               are string content. A quote is escaped when an odd number of backslashes
+               precede it. */
+            const char *q = p + 1;
+            for (;;) {
+                q = memchr(q, '"', (size_t)(end - q));
+                if (q == NULL)
+                    return -1;
+                const char *b = q;
+                while (b > p + 1 && b[-1] == '\\')
+                    b--;
+                if (((q - b) & 1) == 0)
+                    break;
+                q++;
+            }
+            p = q + 1;
+            continue;
+        }
+        if ((c >= '0' && c <= '9') || c == '-') {
+            /* orjson reads an integer beyond 64 bits as a float; leave those to jiter */
+            int digits = 0, fraction = 0;
+            for (; p < end; p++) {
+                c = *p;
+                if (c >= '0' && c <= '9')
+                    digits++;
+                else if (c == '.' || c == 'e' || c == 'E')
+                    fraction = 1;
+                else if (c != '-' && c != '+')
+                    break;
+            }
+            if (digits >= 19 && !fraction)
+                return -1;
+            continue;
+        }
+        if (c == ':')
+            colons++;
+        else if (c == '{' || c == '[') {
+            if (++depth > deepest)
+                deepest = depth;
+        }
+        else if (c == '}' || c == ']')
+            depth--;
+        p++;
+    }
+    *members = colons;
+    *max_depth = deepest;
+    return 0;
+}
+
+/* Members of every object in a parsed value; the text scan has bounded its depth already. */
+static Py_ssize_t
+count_members(PyObject *value)
+{
+    Py_ssize_t total = 0;
+    if (PyDict_CheckExact(value)) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        total = PyDict_GET_SIZE(value);
+        while (PyDict_Next(value, &pos, &key, &item)) {
+            if (PyDict_CheckExact(item) || PyList_CheckExact(item))
+                total += count_members(item);
+        }
+    }
+    else if (PyList_CheckExact(value)) {
+        Py_ssize_t n = PyList_GET_SIZE(value);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyList_GET_ITEM(value, i);
+            if (PyDict_CheckExact(item) || PyList_CheckExact(item))
+                total += count_members(item);
+        }
+    }
+    return total;
+}
+
+static PyObject *
+members_match(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "members_match(text, value, max_depth)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    long limit = PyLong_AsLong(args[2]);
+    if (limit == -1 && PyErr_Occurred()) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t members = 0;
+    int depth = 0;
+    int ok = scan_text((const char *)view.buf, view.len, &members, &depth);
+    PyBuffer_Release(&view);
+    if (ok < 0 || depth > limit)
+        Py_RETURN_FALSE;
+    return PyBool_FromLong(count_members(args[1]) == members);
+}
+
+static PyObject *
+plain_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "plain_columns(messages, role_key, content_key, loss_key, roles, max_messages)");
+        return NULL;
+    }
+    PyObject *messages = args[0], *role_key = args[1], *content_key = args[2], *loss_key = args[3];
+    PyObject *names = args[4];
+    if (!PyList_CheckExact(messages) || !PyDict_CheckExact(names)) {
+        PyErr_SetString(PyExc_TypeError, "plain_columns needs a list of messages and a dict of roles");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[5]);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(messages);
+    if (n > limit)
+        Py_RETURN_NONE;
+    int has_loss = loss_key != Py_None;
+    PyObject *roles = PyTuple_New(n), *contents = PyTuple_New(n), *losses = PyTuple_New(n);
+    if (roles == NULL || contents == NULL || losses == NULL)
+        goto error;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(messages, i);
+        if (!PyDict_CheckExact(m))
+            goto not_plain;
+        Py_ssize_t size = PyDict_GET_SIZE(m);
+        PyObject *loss = NULL;
+        if (has_loss) {
+            loss = PyDict_GetItemWithError(m, loss_key);  /* borrowed */
+            if (loss == NULL && PyErr_Occurred())
+                goto error;
+            if (loss != NULL) {
+                if (!PyBool_Check(loss))  /* null or 1 is not a flag: the reader reports it */
+                    goto not_plain;
+                size--;
+            }
+        }
+        if (size != 2)
+            goto not_plain;
+        PyObject *name = PyDict_GetItemWithError(m, role_key);
+        if (name == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            goto not_plain;
+        }
+        PyObject *content = PyDict_GetItemWithError(m, content_key);
+        if (content == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            goto not_plain;
+        }
+        if (!PyUnicode_CheckExact(name) || !PyUnicode_CheckExact(content))
+            goto not_plain;
+        PyObject *role = PyDict_GetItemWithError(names, name);
+        if (role == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            goto not_plain;
+        }
+        if (loss == NULL)
+            loss = Py_None;
+        Py_INCREF(role);
+        Py_INCREF(content);
+        Py_INCREF(loss);
+        PyTuple_SET_ITEM(roles, i, role);
+        PyTuple_SET_ITEM(contents, i, content);
+        PyTuple_SET_ITEM(losses, i, loss);
+    }
+    PyObject *columns = PyTuple_Pack(3, roles, contents, losses);
+    Py_DECREF(roles);
+    Py_DECREF(contents);
+    Py_DECREF(losses);
+    return columns;
+
+not_plain:
+    Py_XDECREF(roles);
+    Py_XDECREF(contents);
+    Py_XDECREF(losses);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(roles);
+    Py_XDECREF(contents);
+    Py_XDECREF(losses);
+    return NULL;
+}
+
+/* Interned keys of ChatGLM3 messages, made once at import. */
+static PyObject *k_role, *k_content, *k_loss, *k_name, *k_parameters, *k_observation, *s_tool, *s_empty;
+
+/* A borrowed value of `m[key]`, NULL when absent; -1 in *failed on a lookup error. */
+static inline PyObject *
+lookup(PyObject *m, PyObject *key, int *failed)
+{
+    PyObject *value = PyDict_GetItemWithError(m, key);
+    if (value == NULL && PyErr_Occurred())
+        *failed = 1;
+    return value;
+}
+
+static PyObject *
+chatglm3_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation)");
+        return NULL;
+    }
+    PyObject *names = args[0], *paths = args[1], *tool_call = args[2], *observation = args[3];
+    PyObject *observation_text = args[4], *conv = args[5];
+    if (!PyList_CheckExact(conv) || !PyDict_CheckExact(names) || !PyTuple_CheckExact(paths)) {
+        PyErr_SetString(PyExc_TypeError, "chatglm3_columns needs a list, a dict of roles and a tuple of paths");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(conv);
+    if (n > PyTuple_GET_SIZE(paths))
+        Py_RETURN_NONE;
+    /* A tool message makes two rows: at most 2n. */
+    PyObject *cols[7] = {NULL};  /* roles, contents, losses, paths, names, arguments, data */
+    for (int c = 0; c < 7; c++) {
+        cols[c] = PyList_New(0);
+        if (cols[c] == NULL)
+            goto error;
+    }
+    int failed = 0, tools = 0, payloads = 0;
+    PyObject *row[7];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(conv, i);
+        if (!PyDict_CheckExact(m))
+            goto not_clean;
+        Py_ssize_t size = PyDict_GET_SIZE(m);
+        PyObject *role = lookup(m, k_role, &failed);
+        PyObject *loss = lookup(m, k_loss, &failed);
+        if (failed)
+            goto error;
+        if (loss != NULL) {
+            if (!PyBool_Check(loss))
+                goto not_clean;
+            size--;
+        }
+        else
+            loss = Py_None;
+        PyObject *path = PyTuple_GET_ITEM(paths, i);
+        if (role == NULL || !PyUnicode_CheckExact(role))
+            goto not_clean;
+        int is_tool = PyUnicode_Compare(role, s_tool) == 0;
+        if (is_tool) {
+            PyObject *name = lookup(m, k_name, &failed);
+            PyObject *params = lookup(m, k_parameters, &failed);
+            PyObject *payload = lookup(m, k_observation, &failed);
+            if (failed)
+                goto error;
+            if (size != 4 || name == NULL || !PyUnicode_CheckExact(name) || params == NULL
+                    || !PyDict_CheckExact(params) || payload == NULL)
+                goto not_clean;
+            tools = 1;
+            row[0] = tool_call, row[1] = s_empty, row[2] = loss, row[3] = path, row[4] = name, row[5] = params;
+            row[6] = Py_None;
+            for (int c = 0; c < 7; c++)
+                if (PyList_Append(cols[c], row[c]) < 0)
+                    goto error;
+            PyObject *text;
+            if (PyUnicode_CheckExact(payload)) {
+                text = Py_NewRef(payload);
+                row[6] = Py_None;
+            }
+            else {
+                text = PyObject_CallOneArg(observation_text, payload);
+                if (text == NULL)
+                    goto error;
+                row[6] = payload;
+                payloads |= payload != Py_None;  /* a null observation is no data */
+            }
+            row[0] = observation, row[1] = text, row[2] = Py_None, row[5] = Py_None;
+            for (int c = 0; c < 7; c++) {
+                if (PyList_Append(cols[c], row[c]) < 0) {
+                    Py_DECREF(text);
+                    goto error;
+                }
+            }
+            Py_DECREF(text);
+            continue;
+        }
+        PyObject *content = lookup(m, k_content, &failed);
+        if (failed)
+            goto error;
+        if (size != 2 || content == NULL || !PyUnicode_CheckExact(content))
+            goto not_clean;
+        PyObject *canonical = PyDict_GetItemWithError(names, role);
+        if (canonical == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            goto not_clean;
+        }
+        row[0] = canonical, row[1] = content, row[2] = loss, row[3] = path;
+        row[4] = row[5] = row[6] = Py_None;
+        for (int c = 0; c < 7; c++)
+            if (PyList_Append(cols[c], row[c]) < 0)
+                goto error;
+    }
+    PyObject *result = PyTuple_New(7);
+    if (result == NULL)
+        goto error;
+    for (int c = 0; c < 7; c++) {
+        PyObject *column;
+        if ((c == 4 || c == 5) && !tools)
+            column = Py_NewRef(Py_None);  /* no tool message: no names or arguments, as Sample.of */
+        else if (c == 6 && !payloads)
+            column = Py_NewRef(Py_None);
+        else {
+            column = PyList_AsTuple(cols[c]);
+            if (column == NULL) {
+                Py_DECREF(result);
+                goto error;
+            }
+        }
+        PyTuple_SET_ITEM(result, c, column);
+    }
+    for (int c = 0; c < 7; c++)
+        Py_DECREF(cols[c]);
+    return result;
+
+not_clean:
+    for (int c = 0; c < 7; c++)
+        Py_XDECREF(cols[c]);
+    Py_RETURN_NONE;
+error:
+    for (int c = 0; c < 7; c++)
+        Py_XDECREF(cols[c]);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"members_match", (PyCFunction)(void (*)(void))members_match, METH_FASTCALL,
+     "members_match(text, value, max_depth) -> bool: no duplicate keys and nesting within max_depth."},
+    {"plain_columns", (PyCFunction)(void (*)(void))plain_columns, METH_FASTCALL,
+     "plain_columns(messages, role_key, content_key, loss_key, roles, max_messages) -> columns or None."},
+    {"chatglm3_columns", (PyCFunction)(void (*)(void))chatglm3_columns, METH_FASTCALL,
+     "chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation) -> columns or None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "dataforge._speedups",
+    "Compiled fast paths for per-record work; see dataforge/speedups.py.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    k_role = PyUnicode_InternFromString("role");
+    k_content = PyUnicode_InternFromString("content");
+    k_loss = PyUnicode_InternFromString("loss");
+    k_name = PyUnicode_InternFromString("name");
+    k_parameters = PyUnicode_InternFromString("parameters");
+    k_observation = PyUnicode_InternFromString("observation");
+    s_tool = PyUnicode_InternFromString("tool");
+    s_empty = PyUnicode_InternFromString("");
+    if (!k_role || !k_content || !k_loss || !k_name || !k_parameters || !k_observation || !s_tool || !s_empty)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_DIGEST", SOURCE_DIGEST) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

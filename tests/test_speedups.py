@@ -1,0 +1,136 @@
+"""The compiled speedups (dataforge/_speedups.c) against their pure-Python twins.
+
+Each compiled function may only be faster: it must accept and refuse exactly what the Python
+code does, and give the same values. A machine with a C compiler must have built them, or
+lint silently runs at a fraction of its speed.
+"""
+
+import hashlib
+import json
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dataforge
+from dataforge.formats.base import PlainLayout, _plain_columns_py
+from dataforge.jsonio.parse import MAX_DEPTH, _parse_fast, parse_strict
+from dataforge.speedups import compiled
+
+needs_compiled = pytest.mark.skipif(compiled is None, reason="the C speedups are not built here")
+SOURCE = Path(dataforge.__file__).with_name("_speedups.c")
+
+
+@pytest.mark.skipif(not (sysconfig.get_config_var("LDSHARED") and shutil.which("cc")), reason="no C compiler")
+def test_an_install_with_a_compiler_uses_the_compiled_speedups():
+    assert compiled is not None, "dataforge._speedups is missing or stale: run `pip install -e .` again"
+    assert compiled.SOURCE_DIGEST == hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+
+
+def outcome(parse, text: bytes):
+    try:
+        value = parse(text)
+    except ValueError:
+        return "refused"
+    return json.dumps(value, sort_keys=True)  # 1 and 1.0 and True differ in JSON text, as they should
+
+
+def assert_same_parse(text: bytes):
+    assert outcome(_parse_fast, text) == outcome(parse_strict, text), text
+
+
+EDGE_CASES = [
+    b'{"a": 1, "a": 2}', b'{"a": {"b": 1, "b": 1}}', b'[{"x": 1}, {"x": 1, "y": 2, "x": 3}]',
+    b'{"a\\u0062": 1, "ab": 2}',  # the same key, once escaped
+    b'{"k": "a:b", "q": "say \\"x\\": y", "e": "\\\\", "f": "\\\\\\":"}',  # colons and quotes inside strings
+    b'{"": 1, "": 2}', b'123456789012345678901234567890', b'-9223372036854775809', b'18446744073709551616',
+    b'[1.5e300, 1e400, -0, 0.1]', b'NaN', b'[Infinity]', b'[1,]', b'{"a": 1,}', b'"\\ud800"', b'"\xff"',
+    b"[" * MAX_DEPTH + b"]" * MAX_DEPTH, b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
+    b'{"a":' * MAX_DEPTH + b"1" + b"}" * MAX_DEPTH, b'{"a":' * (MAX_DEPTH + 1) + b"1" + b"}" * (MAX_DEPTH + 1),
+    b"", b" ", b"1 2", b'"unterminated', b'{"a" 1}', b'{"a": 1} {"b": 2}', b"\xef\xbb\xbf{}", b'"\x00"',
+]
+
+
+@needs_compiled
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_fast_parse_agrees_with_strict_parse_on_edge_cases(text):
+    assert_same_parse(text)
+
+
+@needs_compiled
+def test_duplicate_keys_are_refused_with_jiters_position():
+    with pytest.raises(ValueError, match="duplicate key.*line 1 column"):
+        _parse_fast(b'{"conversations": [], "conversations": []}')
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.sampled_from('ab:"\\{}[],é中\n'), max_size=6),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(alphabet=st.sampled_from('ab:"\\'), max_size=3), children, max_size=4),
+    max_leaves=20)
+
+
+@needs_compiled
+@settings(max_examples=500, deadline=None)
+@given(json_values, st.data())
+def test_fast_parse_agrees_with_strict_parse_on_mutated_json(value, data):
+    text = json.dumps(value, ensure_ascii=data.draw(st.booleans())).encode()
+    assert_same_parse(text)
+    # Repeat a member, cut the text, or splice in a byte: duplicates and broken texts alike.
+    member = text.find(b'":')
+    if member > 0 and text.startswith(b"{"):
+        end = text.find(b",", member)
+        if end > 0:
+            assert_same_parse(text[:end] + b", " + text[1:end] + text[end:])
+    cut = data.draw(st.integers(0, len(text)))
+    assert_same_parse(text[:cut])
+    assert_same_parse(text[:cut] + data.draw(st.sampled_from([b'"', b"\\", b":", b"{", b"]", b"\xff"])) + text[cut:])
+
+
+LAYOUT = PlainLayout("role", "content", {"user": "user", "assistant": "assistant"}, "$.conversations", loss_key="loss")
+NO_LOSS = PlainLayout("from", "value", {"human": "user", "gpt": "assistant"}, "$.conversations")
+
+message = st.dictionaries(
+    st.sampled_from(["role", "content", "loss", "from", "value", "x"]),
+    st.one_of(st.none(), st.booleans(), st.integers(0, 1), st.text(max_size=2), st.just({"a": 1}),
+              st.sampled_from(["user", "assistant", "human", "gpt", "system"])),
+    max_size=4)
+
+
+@needs_compiled
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.lists(message, max_size=4), st.lists(st.sampled_from([{"role": "user", "content": "hi"}]),
+                                                         min_size=63, max_size=66)))
+def test_plain_columns_agree_with_the_python_twin(messages):
+    for layout in (LAYOUT, NO_LOSS):
+        fast = compiled.plain_columns(messages, layout.role_key, layout.content_key, layout.loss_key,
+                                      layout.roles, layout.max_messages)
+        assert fast == _plain_columns_py(messages, layout)
+
+
+chatglm3_message = st.dictionaries(
+    st.sampled_from(["role", "content", "loss", "name", "parameters", "observation", "x"]),
+    st.one_of(st.none(), st.booleans(), st.integers(0, 1), st.text(max_size=2), st.just({"city": "x"}),
+              st.just([1]), st.sampled_from(["user", "assistant", "system", "tool", "human"])),
+    max_size=5)
+tool_message = st.fixed_dictionaries(
+    {"role": st.just("tool"), "name": st.sampled_from(["get_weather", 1]), "parameters": st.just({"city": "x"}),
+     "observation": st.one_of(st.text(max_size=2), st.just({"t": 3}), st.just([1, "中"]), st.none())},
+    optional={"loss": st.sampled_from([True, False, None])})
+
+
+@needs_compiled
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(chatglm3_message, tool_message), max_size=5))
+def test_chatglm3_columns_agree_with_the_python_twin(conv):
+    from dataforge.formats.base import observation_text
+    from dataforge.formats.chatglm3 import _PLAIN, ChatGLM3, _tool_columns_py
+    from dataforge.model import Role
+
+    fast = compiled.chatglm3_columns(ChatGLM3.roles, _PLAIN.paths, Role.TOOL_CALL, Role.OBSERVATION,
+                                     observation_text, conv)
+    assert fast == _tool_columns_py(conv)
