@@ -12,6 +12,13 @@
  *     exactly as many members as the parsed objects hold unless a key was repeated. Also
  *     False for integers of 19 digits or more, which orjson would turn into floats.
  *
+ * record_spans(data, start, in_array) -> [start0, end0, start1, end1, ...]
+ *     Byte spans of the objects and arrays that follow one another in `data` from `start`
+ *     (separated by commas when in_array, else by whitespace only), up to the first that does
+ *     not end inside `data` or anything else (a closing bracket, a scalar, a stray byte). The
+ *     caller's exact Python scan takes it from there. Its slow twin is the JSON array reader
+ *     in dataforge/jsonio/stream.py: both must yield the same records.
+ *
  * plain_columns(messages, role_key, content_key, loss_key, roles, max_messages)
  *     -> (roles, contents, losses) | None
  *     The columns of a conversation whose messages are all plain text messages: a dict with
@@ -33,6 +40,26 @@
 #define SOURCE_DIGEST "unknown"
 #endif
 
+/* Just after the string whose opening quote is at p; NULL when it does not end before `end`.
+   memchr is vectorised, and most of a record's bytes are string content. A quote is escaped
+   when an odd number of backslashes precede it. */
+static inline const char *
+skip_string(const char *p, const char *end)
+{
+    const char *q = p + 1;
+    for (;;) {
+        q = memchr(q, '"', (size_t)(end - q));
+        if (q == NULL)
+            return NULL;
+        const char *b = q;
+        while (b > p + 1 && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        q++;
+    }
+}
+
 /* Members (colons outside strings) and the deepest nesting in valid JSON text; -1 when a
    string does not end (the text was not valid JSON after all) or an integer may not fit in
    64 bits. */
@@ -45,22 +72,9 @@ scan_text(const char *p, Py_ssize_t n, Py_ssize_t *members, int *max_depth)
     while (p < end) {
         char c = *p;
         if (c == '"') {
-            /* Jump to the closing quote: memchr is vectorised, and most of a record's bytes
-               are string content. A quote is escaped when an odd number of backslashes
-               precede it. */
-            const char *q = p + 1;
-            for (;;) {
-                q = memchr(q, '"', (size_t)(end - q));
-                if (q == NULL)
-                    return -1;
-                const char *b = q;
-                while (b > p + 1 && b[-1] == '\\')
-                    b--;
-                if (((q - b) & 1) == 0)
-                    break;
-                q++;
-            }
-            p = q + 1;
+            p = skip_string(p, end);
+            if (p == NULL)
+                return -1;
             continue;
         }
         if ((c >= '0' && c <= '9') || c == '-') {
@@ -232,6 +246,79 @@ error:
     return NULL;
 }
 
+static inline const char *
+skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Just after the object or array that starts at p (brackets balanced, strings skipped; the
+   parser checks the rest), or NULL when the data ends first. */
+static const char *
+skip_container(const char *p, const char *end)
+{
+    Py_ssize_t depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p, end);
+            if (p == NULL)
+                return NULL;
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+static PyObject *
+record_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "record_spans(data, start, in_array)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    int in_array = PyObject_IsTrue(args[2]);
+    PyObject *spans = PyList_New(0);
+    if ((start == -1 && PyErr_Occurred()) || in_array < 0 || spans == NULL)
+        goto error;
+    const char *base = (const char *)view.buf, *end = base + view.len;
+    const char *p = base + (start < 0 ? 0 : start > view.len ? view.len : start);
+    while (p < end && (*p == '{' || *p == '[')) {
+        const char *after = skip_container(p, end);
+        if (after == NULL)
+            break;
+        PyObject *from = PyLong_FromSsize_t(p - base), *to = PyLong_FromSsize_t(after - base);
+        int failed = from == NULL || to == NULL || PyList_Append(spans, from) < 0 || PyList_Append(spans, to) < 0;
+        Py_XDECREF(from);
+        Py_XDECREF(to);
+        if (failed)
+            goto error;
+        p = skip_space(after, end);
+        if (in_array) {
+            if (p >= end || *p != ',')
+                break;
+            p = skip_space(p + 1, end);
+        }
+    }
+    PyBuffer_Release(&view);
+    return spans;
+error:
+    Py_XDECREF(spans);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 /* Interned keys of ChatGLM3 messages, made once at import. */
 static PyObject *k_role, *k_content, *k_loss, *k_name, *k_parameters, *k_observation, *s_tool, *s_empty;
 
@@ -384,6 +471,8 @@ static PyMethodDef methods[] = {
      "plain_columns(messages, role_key, content_key, loss_key, roles, max_messages) -> columns or None."},
     {"chatglm3_columns", (PyCFunction)(void (*)(void))chatglm3_columns, METH_FASTCALL,
      "chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation) -> columns or None."},
+    {"record_spans", (PyCFunction)(void (*)(void))record_spans, METH_FASTCALL,
+     "record_spans(data, start, in_array) -> [start, end, start, end, ...] of whole records."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,10 +2,12 @@
 
 Two layouts: JSON Lines (one record per line) and JSON (an array of records, or records written
 one after another). An array is cut into per-record byte slices without building the whole
-array: once two records are seen, the bytes between them (for example ``},\\n  {"conversations":``)
-predict where the next one ends; a prediction is accepted only when the slice parses as exactly
-one JSON value, so it can be fast without ever being wrong. When a prediction fails, an exact
-scan that skips strings and counts brackets finds the boundary.
+array. With the compiled speedups, a C scan that skips strings and counts brackets finds every
+whole record in the buffer at once. Without them, once two records are seen, the bytes between
+them (for example ``},\\n  {"conversations":``) predict where the next one ends; a prediction is
+accepted only when the slice parses as exactly one JSON value, so it can be fast without ever
+being wrong. Where neither applies (the first records, a record cut by the end of the buffer,
+anything unusual), an exact Python scan finds the boundary, and reports broken structure.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 
 from dataforge.jsonio.parse import parse
+from dataforge.speedups import compiled
+
+record_spans = compiled.record_spans if compiled is not None else None
 
 CHUNK = 1 << 22  # bytes read at a time; a record longer than this grows the buffer as needed
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -168,9 +173,23 @@ def iter_json(f: IO[bytes], start_offset: int = 0) -> Iterator[RawRecord]:
             if data[pos] == ord("]"):
                 line, col = buf.position(pos)
                 raise StructureError("trailing comma before ']'", line, col)
+        if record_spans is not None and data[pos] in b"{[":
+            spans = record_spans(data, pos, in_array)
+            if spans:  # every whole record in the buffer from here, found in C
+                position = buf.position
+                for k in range(0, len(spans), 2):
+                    start, end = spans[k], spans[k + 1]
+                    line, col = position(start)
+                    yield RawRecord(index, line, col, data[start:end])
+                    index += 1
+                pos = end
+                if pos > CHUNK:
+                    buf.drop(pos - 1)
+                    pos = 1
+                continue
         end = _scan_value(buf, pos)
         data = buf.data
-        if separator is None and prev_end is not None:
+        if separator is None and prev_end is not None and record_spans is None:
             separator = _learn_separator(data, prev_end, pos)
         line, col = buf.position(pos)
         yield RawRecord(index, line, col, data[pos:end])

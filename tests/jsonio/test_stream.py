@@ -4,12 +4,13 @@ import io
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataforge.jsonio import stream
 from dataforge.jsonio.parse import diagnose, parse
 from dataforge.jsonio.stream import StructureError, iter_json, iter_jsonl
+from dataforge.speedups import compiled
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
@@ -19,14 +20,24 @@ records = st.lists(st.dictionaries(st.sampled_from(["conversations", "a", "b"]),
                    max_size=12)
 
 
+@pytest.fixture(params=["compiled", "python"])
+def scanner(request, monkeypatch):
+    """Array tests run twice: with the compiled record scan and with the pure-Python reader."""
+    if request.param == "compiled" and compiled is None:
+        pytest.skip("the C speedups are not built here")
+    if request.param == "python":
+        monkeypatch.setattr(stream, "record_spans", None)
+    return request.param
+
+
 def read_all(data: bytes, chunk: int, monkeypatch) -> list:
     monkeypatch.setattr(stream, "CHUNK", chunk)
     return list(iter_json(io.BytesIO(data)))
 
 
-@settings(max_examples=150, deadline=None)
-@given(records, st.sampled_from([None, 0, 2]), st.integers(1, 64))
-def test_array_records_match_json_loads(recs, indent, chunk):
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=records, indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 64))
+def test_array_records_match_json_loads(scanner, recs, indent, chunk):
     data = json.dumps(recs, indent=indent, ensure_ascii=False).encode()
     mp = pytest.MonkeyPatch()
     try:
@@ -42,6 +53,7 @@ def test_array_records_match_json_loads(recs, indent, chunk):
 
 
 def test_predicted_records_are_parsed_once_and_correct(monkeypatch):
+    monkeypatch.setattr(stream, "record_spans", None)  # predictions are the pure-Python reader's fast path
     recs = [{"conversations": [{"role": "user", "content": 'tricky "}, {"conversations": ' + str(i)}]}
             for i in range(50)]
     got = read_all(json.dumps(recs, indent=2).encode(), 4096, monkeypatch)
@@ -49,7 +61,7 @@ def test_predicted_records_are_parsed_once_and_correct(monkeypatch):
     assert sum(r.value is not stream.UNPARSED for r in got) >= 45  # the fast path did its job
 
 
-def test_records_written_one_after_another():
+def test_records_written_one_after_another(scanner):
     got = list(iter_json(io.BytesIO(b'{"a": 1}\n{"a": 2}\n\n  {"a":\n 3}')))
     assert [(r.line, r.column, json.loads(r.text)) for r in got] == [(1, 1, {"a": 1}), (2, 1, {"a": 2}), (4, 3, {"a": 3})]
 
@@ -61,7 +73,7 @@ def test_records_written_one_after_another():
     (b'[{"a": "no end', "file ends in the middle of a record", 1, 2),
     (b'[{"a": 1}] extra', "unexpected data after the closing ']'", 1, 12),
 ])
-def test_broken_structure_is_reported_where_it_breaks(data, message, line, column):
+def test_broken_structure_is_reported_where_it_breaks(scanner, data, message, line, column):
     with pytest.raises(StructureError) as info:
         list(iter_json(io.BytesIO(data)))
     assert (info.value.message, info.value.line, info.value.column) == (message, line, column)
@@ -87,3 +99,17 @@ def test_parse_failures_are_diagnosed(text, code, fragment):
     diagnosis = diagnose(text, info.value)
     assert diagnosis.code == code
     assert fragment in diagnosis.message
+
+
+@pytest.mark.parametrize("data", [
+    b'[1, {"a": 1}, [2, {"b": "]"}], "x", {"c": "\\\\"}, null]',
+    b'  {"a": "\\"}"}  \n [1]\n"s" {"b": {}}',
+    b'[\n  {"a": [1, 2]},\n  {"a": "\\\\\\""}\n]\n',
+])
+def test_compiled_and_python_readers_find_the_same_records(monkeypatch, data):
+    if compiled is None:
+        pytest.skip("the C speedups are not built here")
+    fast = [(r.index, r.line, r.column, r.text) for r in iter_json(io.BytesIO(data))]
+    monkeypatch.setattr(stream, "record_spans", None)
+    slow = [(r.index, r.line, r.column, r.text) for r in iter_json(io.BytesIO(data))]
+    assert fast == slow and len(fast) >= 2
