@@ -12,6 +12,12 @@
  *     exactly as many members as the parsed objects hold unless a key was repeated. Also
  *     False for integers of 19 digits or more, which orjson would turn into floats.
  *
+ * jsonl_records(data, index, line, record_type, unparsed) -> (records, newlines)
+ *     The records of the JSON Lines in `data`, as record_type(index, line, 1, text, unparsed)
+ *     numbered from `index` and `line`: lines found with memchr, trailing CRs dropped, blank
+ *     lines skipped (but counted); and the number of newlines in `data`. The twin is
+ *     dataforge.jsonio.stream._jsonl_records_py.
+ *
  * record_spans(data, start, in_array) -> [start0, end0, start1, end1, ...]
  *     Byte spans of the objects and arrays that follow one another in `data` from `start`
  *     (separated by commas when in_array, else by whitespace only), up to the first that does
@@ -319,6 +325,74 @@ error:
     return NULL;
 }
 
+static PyObject *
+jsonl_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "jsonl_records(data, index, line, record_type, unparsed)");
+        return NULL;
+    }
+    PyObject *data = args[0], *unparsed = args[4];
+    PyTypeObject *record_type = (PyTypeObject *)args[3];
+    if (!PyBytes_CheckExact(data) || !PyType_Check(args[3]) || !PyType_IsSubtype(record_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "jsonl_records needs bytes and a tuple type");
+        return NULL;
+    }
+    Py_ssize_t index = PyLong_AsSsize_t(args[1]), line = PyLong_AsSsize_t(args[2]);
+    if ((index == -1 || line == -1) && PyErr_Occurred())
+        return NULL;
+    PyObject *records = PyList_New(0);
+    if (records == NULL)
+        return NULL;
+    const char *p = PyBytes_AS_STRING(data), *end = p + PyBytes_GET_SIZE(data);
+    Py_ssize_t newlines = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        const char *last = stop;
+        while (last > p && last[-1] == '\r')
+            last--;
+        const char *q = p;
+        while (q < last && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n' || *q == '\x0b' || *q == '\x0c'))
+            q++;
+        if (q < last) {  /* not blank */
+            PyObject *record = record_type->tp_alloc(record_type, 5);
+            if (record == NULL)
+                goto error;
+            PyObject *text = PyBytes_FromStringAndSize(p, last - p);
+            PyObject *number = PyLong_FromSsize_t(line + newlines), *position = PyLong_FromSsize_t(index);
+            PyObject *one = PyLong_FromLong(1);
+            PyTuple_SET_ITEM(record, 0, position);
+            PyTuple_SET_ITEM(record, 1, number);
+            PyTuple_SET_ITEM(record, 2, one);
+            PyTuple_SET_ITEM(record, 3, text);
+            PyTuple_SET_ITEM(record, 4, Py_NewRef(unparsed));
+            if (text == NULL || number == NULL || position == NULL || one == NULL
+                    || PyList_Append(records, record) < 0) {
+                Py_DECREF(record);
+                goto error;
+            }
+            Py_DECREF(record);
+            index++;
+        }
+        if (nl == NULL)
+            break;
+        newlines++;
+        p = nl + 1;
+    }
+    PyObject *count = PyLong_FromSsize_t(newlines), *result = count ? PyTuple_New(2) : NULL;
+    if (result == NULL) {
+        Py_XDECREF(count);
+        goto error;
+    }
+    PyTuple_SET_ITEM(result, 0, records);
+    PyTuple_SET_ITEM(result, 1, count);
+    return result;
+error:
+    Py_DECREF(records);
+    return NULL;
+}
+
 /* Interned keys of ChatGLM3 messages, made once at import. */
 static PyObject *k_role, *k_content, *k_loss, *k_name, *k_parameters, *k_observation, *s_tool, *s_empty;
 
@@ -473,6 +547,8 @@ static PyMethodDef methods[] = {
      "chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation) -> columns or None."},
     {"record_spans", (PyCFunction)(void (*)(void))record_spans, METH_FASTCALL,
      "record_spans(data, start, in_array) -> [start, end, start, end, ...] of whole records."},
+    {"jsonl_records", (PyCFunction)(void (*)(void))jsonl_records, METH_FASTCALL,
+     "jsonl_records(data, index, line, record_type, unparsed) -> (records, newlines)."},
     {NULL, NULL, 0, NULL},
 };
 

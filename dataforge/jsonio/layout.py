@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from dataforge.jsonio.stream import RawRecord, iter_json, iter_jsonl, read_header
+from dataforge.jsonio.stream import RawRecord, StructureError, iter_json, iter_jsonl, jsonl_batches, read_header
 
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -21,6 +21,30 @@ def iter_records(path: str | Path, f: IO[bytes]) -> Iterator[RawRecord]:
     if is_json_lines(path):
         return iter_jsonl(f)
     return iter_json(f, f.tell())
+
+
+def record_batches(path: str | Path, f: IO[bytes], size: int) -> Iterator[list[RawRecord]]:
+    """The records of ``iter_records`` in non-empty lists: JSON Lines a block of the file at a
+    time, JSON arrays ``size`` records at a time."""
+    if is_json_lines(path):
+        return jsonl_batches(f)
+    return _batched(iter_json(f, f.tell()), size)
+
+
+def _batched(records: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    batch: list[RawRecord] = []
+    try:
+        for rec in records:
+            batch.append(rec)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except StructureError:
+        if batch:
+            yield batch  # the records before the break are still checked; then the break is reported
+        raise
+    if batch:
+        yield batch
 
 
 def open_records(path: str | Path) -> tuple[IO[bytes], bool, str | None]:

@@ -55,3 +55,17 @@ message = st.dictionaries(st.sampled_from(["role", "content", "loss", "name", "p
 @given(st.lists(message, max_size=5))
 def test_chatglm3_readers_agree_on_arbitrary_messages(conv):
     same(FORMATS["chatglm3"], {"conversations": conv})
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_dumps_writes_exactly_what_json_dumps_writes(value):
+    from dataforge.formats.base import dumps
+
+    assert dumps(value) == json.dumps(value, ensure_ascii=False)

@@ -113,3 +113,29 @@ def test_compiled_and_python_readers_find_the_same_records(monkeypatch, data):
     monkeypatch.setattr(stream, "record_spans", None)
     slow = [(r.index, r.line, r.column, r.text) for r in iter_json(io.BytesIO(data))]
     assert fast == slow and len(fast) >= 2
+
+
+def lines_one_by_one(data: bytes) -> list:
+    """What JSON Lines reading means, spelled out a line at a time."""
+    out = []
+    for number, line in enumerate(io.BytesIO(data), 1):
+        text = line.rstrip(b"\r\n")
+        if text.strip():
+            out.append((len(out), number, 1, text))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b'{"a": 1}', b"", b"  ", b"\r", b'{"b": "x"}\r\r', b" \t", b'[1]  ', b"\x0c",
+                                  b"\r \r", b'\x0b{"c": 2}']),
+                max_size=12),
+       st.booleans(), st.integers(1, 40))
+def test_jsonl_batches_find_each_line_whatever_the_block_size(lines, final_newline, block):
+    data = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    if compiled is not None:
+        assert stream._jsonl_records_c(data, 3, 7) == stream._jsonl_records_py(data, 3, 7)
+    batches = list(stream.jsonl_batches(io.BytesIO(data), block=block))
+    assert all(batches)  # no empty batch
+    got = [(r.index, r.line, r.column, r.text) for batch in batches for r in batch]
+    assert got == lines_one_by_one(data)
+    assert all(r.value is stream.UNPARSED and type(r) is stream.RawRecord for batch in batches for r in batch)

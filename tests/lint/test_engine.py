@@ -153,3 +153,12 @@ def test_duplicates_after_a_broken_record_name_the_right_record(tmp_path, jobs):
     duplicates = [(f.location.line, f.location.record, f.message) for f in findings([path], jobs=jobs)
                   if f.code == "D001"]
     assert duplicates == [(4, 3, "same record as record 0"), (5, 4, "same record as record 0")]
+
+
+def test_records_before_a_structural_break_are_all_checked(tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(BROKEN, indent=2)[:-20])  # the last record is cut off
+    linter = Linter(LintOptions())
+    got = [(f.code, f.location.record) for f in linter.run([path])]
+    assert got == [("R010", 1), ("R002", 2), ("L001", 3), ("L002", 3), ("E001", None)]
+    assert linter.summary.records == 4
