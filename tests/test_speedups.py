@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import dataforge
 from dataforge.formats.base import PlainLayout, _plain_columns_py
-from dataforge.jsonio.parse import MAX_DEPTH, _parse_fast, parse_strict
+from dataforge.jsonio.parse import MAX_DEPTH, _parse_fast, parse, parse_strict
 from dataforge.speedups import compiled
 
 needs_compiled = pytest.mark.skipif(compiled is None, reason="the C speedups are not built here")
@@ -39,7 +39,9 @@ def outcome(parse, text: bytes):
 
 
 def assert_same_parse(text: bytes):
-    assert outcome(_parse_fast, text) == outcome(parse_strict, text), text
+    strict = outcome(parse_strict, text)
+    assert outcome(_parse_fast, text) == strict, text
+    assert outcome(parse, text) == strict, text  # the compiled parse_record
 
 
 EDGE_CASES = [
@@ -61,9 +63,10 @@ def test_fast_parse_agrees_with_strict_parse_on_edge_cases(text):
 
 
 @needs_compiled
-def test_duplicate_keys_are_refused_with_jiters_position():
+@pytest.mark.parametrize("fast", [_parse_fast, parse])
+def test_duplicate_keys_are_refused_with_jiters_position(fast):
     with pytest.raises(ValueError, match="duplicate key.*line 1 column"):
-        _parse_fast(b'{"conversations": [], "conversations": []}')
+        fast(b'{"conversations": [], "conversations": []}')
 
 
 json_values = st.recursive(
@@ -134,3 +137,32 @@ def test_chatglm3_columns_agree_with_the_python_twin(conv):
     fast = compiled.chatglm3_columns(ChatGLM3.roles, _PLAIN.paths, Role.TOOL_CALL, Role.OBSERVATION,
                                      observation_text, conv)
     assert fast == _tool_columns_py(conv)
+
+
+def lint_json(paths, pure: bool) -> list:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATAFORGE_PURE_PYTHON": "1"} if pure else {
+        k: v for k, v in os.environ.items() if k != "DATAFORGE_PURE_PYTHON"}
+    run = subprocess.run([sys.executable, "-m", "dataforge", "lint", "--output-format", "json", *map(str, paths)],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode in (0, 1), run.stderr
+    return json.loads(run.stdout)
+
+
+@needs_compiled
+def test_lint_reports_the_same_with_and_without_the_compiled_speedups(tmp_path):
+    from dataforge.lint.rules import RULES, load_all
+    from tests.conftest import SAMPLES
+
+    load_all()
+    lines = [line for rule in RULES.values() if not rule.code.startswith("M") and rule.example_format is None
+             for text in (rule.bad, rule.good) for line in text.splitlines()]
+    (tmp_path / "examples.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "examples.json").write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
+    paths = [tmp_path / "examples.jsonl", tmp_path / "examples.json", SAMPLES / "broken", SAMPLES / "datasets"]
+    compiled_report = lint_json(paths, pure=False)
+    assert len(compiled_report["findings"]) > 50
+    assert compiled_report == lint_json(paths, pure=True)

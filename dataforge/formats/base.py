@@ -77,6 +77,15 @@ class Format:
         """Build the Sample, appending any shape problem; None when nothing usable remains."""
         raise NotImplementedError
 
+    def read_clean(self, raw: dict) -> Sample | None:
+        """The Sample of a record that is plainly this format with nothing to report, else None.
+
+        The quick path for bulk readers such as lint: a Sample here promises that ``detect``
+        says yes and ``read`` gives this Sample with no problem (tests hold formats to it);
+        None promises nothing, so ask ``read``. Formats without a quick path return None.
+        """
+        return None
+
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         """The record for ``sample``, and a sentence for each part this format cannot hold."""
         raise NotImplementedError

@@ -46,12 +46,16 @@ class OpenAIMessages(Format):
         return type(raw.get("messages")) is list
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        sample = self.read_clean(raw)
+        return sample if sample is not None else self._read_detailed(raw, problems)
+
+    def read_clean(self, raw: dict) -> Sample | None:
         items = raw.get("messages")
         if type(items) is list and raw.keys() <= self.keys:
             columns = plain_columns(items, _PLAIN)
             if columns is not None:
                 return Sample(*columns, tools=raw.get("tools"))
-        return self._read_detailed(raw, problems)
+        return None
 
     def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)

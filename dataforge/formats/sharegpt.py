@@ -55,12 +55,16 @@ class ShareGPT(Format):
                 and "chosen" not in raw and "rejected" not in raw)
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        sample = self.read_clean(raw)
+        return sample if sample is not None else self._read_detailed(raw, problems)
+
+    def read_clean(self, raw: dict) -> Sample | None:
         conv = raw.get("conversations")
-        if type(conv) is list and raw.keys() <= _PLAIN_KEYS:
+        if type(conv) is list and conv and raw.keys() <= _PLAIN_KEYS:  # detect() wants a first message
             columns = plain_columns(conv, _PLAIN)
             if columns is not None:
                 return Sample(*columns)
-        return self._read_detailed(raw, problems)
+        return None
 
     def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)

@@ -45,7 +45,9 @@ def _parse_fast(text: bytes, loads=orjson.loads, error=orjson.JSONDecodeError, s
 if compiled is not None:
     members_match = compiled.members_match
     #: Parse one record; raises ValueError (with "at line L column C") on anything off.
-    parse: Callable[[bytes], Any] = _parse_fast
+    #: The compiled parse_record is _parse_fast without its Python frame.
+    parse: Callable[[bytes], Any] = partial(compiled.parse_record, orjson.loads, orjson.JSONDecodeError,
+                                            parse_strict, MAX_DEPTH)
 else:
     parse = parse_strict
 

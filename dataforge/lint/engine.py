@@ -145,6 +145,7 @@ class RecordChecker:
         # Locals: this loop runs once per record, and attribute lookups add up.
         file_format, forced, masking = self.fmt, self.forced, self.masking
         detect_file_format = file_format.detect if file_format is not None else None
+        read_clean = file_format.read_clean if file_format is not None else None
         in_file_format = 0
         unparsed: set[int] = set()  # records that did not parse have no digest
         to_encode: list[tuple[RawRecord, Sample]] = []
@@ -160,21 +161,26 @@ class RecordChecker:
             if type(value) is not dict:
                 problems.append(Problem("S005", "$", "a record must be a JSON object"))
             else:
-                if detect_file_format is not None and (forced or detect_file_format(value)):
+                # Most records are plainly in the file's format: read_clean says so and reads them at once.
+                sample = read_clean(value) if read_clean is not None else None
+                if sample is not None:
                     fmt = file_format
                     in_file_format += 1
+                elif detect_file_format is not None and (forced or detect_file_format(value)):
+                    fmt = file_format
+                    in_file_format += 1
+                    sample = fmt.read(value, problems)
                 else:
                     fmt = self._format_of(value, problems)
                     if fmt is not None:
                         formats[fmt.name] += 1
-                if fmt is not None:
-                    sample = fmt.read(value, problems)
-                    if sample is not None:
-                        for check in SAMPLE_CHECKS:
-                            check(sample, fmt, report)
-                        if masking is not None:
-                            masking_rules.check_text(sample, self.markers, report)
-                            to_encode.append((rec, sample))
+                        sample = fmt.read(value, problems)
+                if sample is not None:
+                    for check in SAMPLE_CHECKS:
+                        check(sample, fmt, report)
+                    if masking is not None:
+                        masking_rules.check_text(sample, self.markers, report)
+                        to_encode.append((rec, sample))
             if problems:
                 self._add(rec, problems, findings)
                 problems.clear()

@@ -35,6 +35,10 @@ def same(fmt, raw):
     assert fast_problems == detailed_problems
     if fast is not None or detailed is not None:
         assert fast.messages == detailed.messages and fast.tools == detailed.tools
+    clean = fmt.read_clean(raw)
+    if clean is not None:  # read_clean's promise: the format's own record, nothing to report
+        assert fmt.detect(raw) and not detailed_problems
+        assert clean.messages == detailed.messages and clean.tools == detailed.tools
 
 
 @pytest.mark.parametrize("name", CONVERSATION_FORMATS)
@@ -52,9 +56,9 @@ message = st.dictionaries(st.sampled_from(["role", "content", "loss", "name", "p
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(message, max_size=5))
-def test_chatglm3_readers_agree_on_arbitrary_messages(conv):
-    same(FORMATS["chatglm3"], {"conversations": conv})
+@given(st.lists(message, max_size=5), st.sampled_from([{}, {"tools": []}, {"x": 1}]))
+def test_chatglm3_readers_agree_on_arbitrary_messages(conv, more):
+    same(FORMATS["chatglm3"], {"conversations": conv, **more})
 
 
 json_values = st.recursive(
@@ -69,3 +73,17 @@ def test_dumps_writes_exactly_what_json_dumps_writes(value):
     from dataforge.formats.base import dumps
 
     assert dumps(value) == json.dumps(value, ensure_ascii=False)
+
+
+any_message = st.dictionaries(
+    st.sampled_from(["role", "content", "from", "value", "loss", "weight", "name", "tool_calls", "x"]),
+    st.one_of(values, st.sampled_from(["user", "assistant", "system", "tool", "human", "gpt", "observation"])),
+    max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CONVERSATION_FORMATS), st.lists(any_message, max_size=4),
+       st.sampled_from([{}, {"system": "s"}, {"tools": []}, {"chosen": {"from": "gpt", "value": "a"}}]))
+def test_readers_agree_and_read_clean_keeps_its_promise(name, conv, more):
+    key = "messages" if name == "openai" else "conversations"
+    same(FORMATS[name], {key: conv, **more})
