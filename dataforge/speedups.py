@@ -14,15 +14,16 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+SOURCE = Path(__file__).with_name("_speedups.c")  # present in a checkout, not in a wheel
 
-def _load() -> ModuleType | None:
+
+def _load(source: Path = SOURCE) -> ModuleType | None:
     if os.environ.get("DATAFORGE_PURE_PYTHON"):
         return None
     try:
         from dataforge import _speedups
     except ImportError:
         return None
-    source = Path(__file__).with_name("_speedups.c")  # present in a checkout, not in a wheel
     if source.exists() and hashlib.sha256(source.read_bytes()).hexdigest()[:16] != _speedups.SOURCE_DIGEST:
         warnings.warn("dataforge's compiled speedups are older than _speedups.c and are not used; "
                       "run `pip install -e .` again", RuntimeWarning, stacklevel=2)

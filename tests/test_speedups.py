@@ -166,3 +166,16 @@ def test_lint_reports_the_same_with_and_without_the_compiled_speedups(tmp_path):
     compiled_report = lint_json(paths, pure=False)
     assert len(compiled_report["findings"]) > 50
     assert compiled_report == lint_json(paths, pure=True)
+
+
+@needs_compiled
+def test_a_build_older_than_its_source_is_not_used(tmp_path, monkeypatch):
+    from dataforge import speedups
+
+    edited = tmp_path / "_speedups.c"
+    edited.write_bytes(SOURCE.read_bytes() + b"\n/* edited after the install */\n")
+    with pytest.warns(RuntimeWarning, match="older than _speedups.c"):
+        assert speedups._load(edited) is None
+    assert speedups._load(SOURCE) is compiled
+    monkeypatch.setenv("DATAFORGE_PURE_PYTHON", "1")
+    assert speedups._load(SOURCE) is None
