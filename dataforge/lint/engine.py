@@ -33,6 +33,7 @@ from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, open_records, 
 from dataforge.jsonio.locate import locate
 from dataforge.jsonio.parse import diagnose, parse
 from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError, jsonl_records
+from dataforge.lint.duplicates import DigestStore
 from dataforge.lint.findings import Finding, Location, Severity
 from dataforge.lint.rules import RULES, load_all, loss, preference, roles, tools
 from dataforge.lint.rules import masking as masking_rules
@@ -101,16 +102,6 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             raise DataforgeError(f"{path}: no such file or directory")
     return files
-
-
-class _Digests:
-    """Record digests of one file, 24 bytes a record: what the dataset rules need afterwards."""
-
-    def __init__(self) -> None:
-        self.digests = array("Q")
-        self.records = array("q")  # record numbers: a record that did not parse has no digest
-        self.lines = array("I")
-        self.columns = array("I")
 
 
 class BatchResult(NamedTuple):
@@ -279,7 +270,8 @@ class Linter:
         self.enabled = self.options.enabled_codes()
         self.forced = None if self.options.format == "auto" else get_format(self.options.format)
         self.summary = Summary()
-        self._digests: dict[str, _Digests] = {}
+        self._names: list[str] = []  # files read, in order: the DigestStore numbers them so
+        self._store = DigestStore() if {"D001", "D002"} & self.enabled else None
         self._sessions: dict[str, MaskingSession] = {}
         self._warned: list[MaskingSession] = []
 
@@ -329,15 +321,14 @@ class Linter:
             if has_bom:
                 yield from self._file_finding("E003", name, "the file starts with a UTF-8 byte-order mark", 1, 1)
             lines = is_json_lines(path)
-            digests = self._digests[name] = _Digests()
+            store, number = self._store, len(self._names)
+            self._names.append(name)
             count = 0
             try:
                 for result in self._check_batches(name, f, path, pool if lines else None):
                     count += result.records
-                    digests.digests.frombytes(result.digests)
-                    digests.records.frombytes(result.indices)
-                    digests.lines.frombytes(result.lines)
-                    digests.columns.frombytes(result.columns)
+                    if store is not None:
+                        store.add(number, result.digests, result.indices, result.lines, result.columns)
                     self.summary.formats.update(result.formats)
                     yield from result.findings
             except StructureError as exc:
@@ -416,30 +407,17 @@ class Linter:
 
     def _dataset_findings(self) -> Iterator[Finding]:
         """D001 within a file, D002 across files, from the digests of every record read."""
-        import numpy as np
-
-        if not self._digests or not ({"D001", "D002"} & self.enabled):
+        if self._store is None:
             return
-        names = list(self._digests)
-        files = list(self._digests.values())
-        digests = np.concatenate([np.frombuffer(d.digests, np.uint64) for d in files])
-        owners = np.concatenate([np.full(len(d.digests), i, np.int32) for i, d in enumerate(files)])
-        positions = np.concatenate([np.arange(len(d.digests), dtype=np.int64) for d in files])
-        order = np.argsort(digests, kind="stable")  # stable: equal digests stay in file order
-        sorted_digests = digests[order]
-        starts = np.r_[True, sorted_digests[1:] != sorted_digests[:-1]]
-        first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))  # each group's first
-        for k in sorted(np.flatnonzero(~starts), key=lambda k: order[k]):
-            dup, orig = int(order[k]), int(order[first[k]])
-            file_dup, file_orig = names[owners[dup]], names[owners[orig]]
-            d, o = self._digests[file_dup], self._digests[file_orig]
-            at = int(positions[dup])
-            where = f"record {o.records[int(positions[orig])]}" + ("" if file_dup == file_orig else f" of {file_orig}")
-            code = "D001" if file_dup == file_orig else "D002"
+        names = self._names
+        for later, first in self._store.repeats():
+            same_file = later.file == first.file
+            code = "D001" if same_file else "D002"
             if code in self.enabled:
                 rule = RULES[code]
+                where = f"record {first.record}" + ("" if same_file else f" of {names[first.file]}")
                 yield Finding(code, rule.severity, f"same record as {where}",
-                              Location(file_dup, d.lines[at], d.columns[at], d.records[at]), rule.hint)
+                              Location(names[later.file], later.line, later.column, later.record), rule.hint)
 
 
 @contextmanager
