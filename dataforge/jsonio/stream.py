@@ -80,10 +80,16 @@ def iter_jsonl(f: IO[bytes], first_line: int = 1) -> Iterator[RawRecord]:
 
 
 def jsonl_batches(f: IO[bytes], first_line: int = 1, block: int = CHUNK) -> Iterator[list[RawRecord]]:
-    """The records of ``iter_jsonl`` in lists, one per ``block`` bytes read (whole lines only)."""
+    """The records of ``iter_jsonl`` in lists, one per ``block`` bytes read (whole lines only).
+
+    The first read is small: callers learn the file's format from the first record, and lint's
+    worker processes then read the rest themselves.
+    """
     index, line, tail = 0, first_line, b""
+    size = min(block, 1 << 16)
     while True:
-        chunk = f.read(block)
+        chunk = f.read(size)
+        size = block
         if not chunk:
             batch = jsonl_records(tail, index, line)[0] if tail else []
             if batch:
