@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from dataforge.docx_source.chunker import Chunk
 from dataforge.formats import get_format
 from dataforge.formats.base import PROVENANCE, Problem
-from dataforge.lint.rules import loss, preference, roles, tools
+from dataforge.lint.checks import check_sample
 from dataforge.model import Message, Role, Sample
 
 TARGETS = ("alpaca", "openai", "chatglm3")
@@ -55,6 +55,5 @@ def problems_of(record: dict, target: str) -> list[Problem]:
         return [Problem("S005", "$", "a record must be a JSON object")]
     sample = fmt.read(record, problems)
     if sample is not None:
-        for check in (roles.check, tools.check, loss.check, preference.check):
-            check(sample, fmt, report)
+        check_sample(sample, fmt, report)
     return problems

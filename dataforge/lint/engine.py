@@ -33,15 +33,15 @@ from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, open_records, 
 from dataforge.jsonio.locate import locate
 from dataforge.jsonio.parse import diagnose, parse
 from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError, jsonl_records
+from dataforge.lint.checks import check_sample
 from dataforge.lint.duplicates import DigestStore
 from dataforge.lint.findings import Finding, Location, Severity
-from dataforge.lint.rules import RULES, load_all, loss, preference, roles, tools
+from dataforge.lint.rules import RULES, load_all
 from dataforge.lint.rules import masking as masking_rules
 from dataforge.masking.session import MaskingSession
 from dataforge.model import Sample
 from dataforge.templates import default_template_for
 
-SAMPLE_CHECKS = (roles.check, tools.check, loss.check, preference.check)
 DATASET_SUFFIXES = (".json", *LINE_SUFFIXES)
 BATCH = 2000  # records checked at a time in one process
 BLOCK = 1 << 22  # bytes of JSON Lines a worker process reads and checks at a time
@@ -167,8 +167,7 @@ class RecordChecker:
                         formats[fmt.name] += 1
                         sample = fmt.read(value, problems)
                 if sample is not None:
-                    for check in SAMPLE_CHECKS:
-                        check(sample, fmt, report)
+                    check_sample(sample, fmt, report)
                     if masking is not None:
                         masking_rules.check_text(sample, self.markers, report)
                         to_encode.append((rec, sample))

@@ -76,6 +76,12 @@ _verdicts: dict[tuple, Verdict] = {}  # by (alternation, preference?, roles): da
 
 
 def check(sample: Sample, fmt: Format, report: Report) -> None:
+    """Every R rule: the order of the roles, then what the messages say."""
+    check_order(sample, fmt, report)
+    check_contents(sample, report)
+
+
+def check_order(sample: Sample, fmt: Format, report: Report) -> None:
     key = (fmt.alternation, sample.is_preference, sample.roles)
     verdict = _verdicts.get(key)
     if verdict is None:
@@ -85,9 +91,13 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
     paths = sample.paths
     for code, index, message in verdict:
         report(code, paths[index] if index >= 0 else "$", message)
+
+
+def check_contents(sample: Sample, report: Report) -> None:
+    """R008, the one R rule that reads the text."""
     contents = sample.contents
     if "" in contents or any(map(str.isspace, contents)):
-        for role, content, path in zip(sample.roles, contents, paths):
+        for role, content, path in zip(sample.roles, contents, sample.paths):
             if (not content or content.isspace()) and role in _SPOKEN:
                 report("R008", path, f"empty {role} message")
 

@@ -1,0 +1,59 @@
+"""Every rule family over one sample, with verdicts on a sample's shape remembered.
+
+Datasets repeat a few shapes: the same roles in the same order, the same loss flags, at the same
+places. For a sample without tools, tool calls or a preference pair, all that the order (R), tool
+(T), loss (L) and preference (P) rules say depends on that shape alone (the format, the roles,
+the loss flags and the message paths), not on the text. Such verdicts are made once, by running
+the families themselves, and replayed for every sample of the same shape; only R008 (an empty
+message), which reads the text, runs for each. A test holds replaying equal to running.
+"""
+
+from __future__ import annotations
+
+from dataforge.formats.base import Format
+from dataforge.lint.rules import loss, preference, roles, tools
+from dataforge.lint.rules.roles import Report
+from dataforge.model import Sample
+
+_AFTER_ROLES = (tools.check, loss.check, preference.check)
+Verdict = tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str, str], ...]]  # (order findings, the rest)
+_shapes: dict[tuple, Verdict] = {}
+
+
+def check_sample(sample: Sample, fmt: Format, report: Report) -> None:
+    """Report every R, T, L and P finding on ``sample``, in family order."""
+    if sample.tools is None and sample.names is None and sample.arguments is None \
+            and sample.chosen is None and sample.rejected is None:
+        losses = sample.losses
+        if losses.count(None) != len(losses):  # 1 == True and 0 == False: flags are told apart by type too
+            losses = (losses, tuple(map(type, losses)))
+        key = (fmt, sample.roles, losses, sample.paths)
+        verdict = _shapes.get(key)
+        if verdict is None:
+            if len(_shapes) >= 4096:  # a dataset of endless shapes: start over rather than grow
+                _shapes.clear()
+            verdict = _shapes[key] = _judge(sample, fmt)
+        order, rest = verdict
+        for finding in order:
+            report(*finding)
+        roles.check_contents(sample, report)
+        for finding in rest:
+            report(*finding)
+    else:
+        run_families(sample, fmt, report)
+
+
+def run_families(sample: Sample, fmt: Format, report: Report) -> None:
+    """The families one after another, nothing remembered."""
+    roles.check(sample, fmt, report)
+    for check in _AFTER_ROLES:
+        check(sample, fmt, report)
+
+
+def _judge(sample: Sample, fmt: Format) -> Verdict:
+    order: list[tuple[str, str, str]] = []
+    rest: list[tuple[str, str, str]] = []
+    roles.check_order(sample, fmt, lambda *finding: order.append(finding))
+    for check in _AFTER_ROLES:
+        check(sample, fmt, lambda *finding: rest.append(finding))
+    return tuple(order), tuple(rest)
