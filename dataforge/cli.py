@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     lint.add_argument("--fix", action="store_true", help="apply safe fixes in place (keeps FILE.orig)")
     lint.add_argument("--no-backup", action="store_true", help="with --fix: do not keep FILE.orig")
-    lint.add_argument("--jobs", "-j", type=int, help="processes for JSON Lines files (default: 1)")
+    lint.add_argument("--jobs", "-j", type=int,
+                      help="processes for JSON Lines files (default: every core from 32 MB of JSON Lines up, "
+                           "else 1)")
     _add_masking_arguments(lint, for_lint=True)
 
     rule = sub.add_parser("rule", help="explain a lint rule, with a bad and a good example")
@@ -157,7 +159,7 @@ def _lint(args: argparse.Namespace) -> int:
         return value if value is not None else conf.get(name, default)
 
     options = LintOptions(format=setting("format", "auto"), select=tuple(setting("select", [])),
-                          ignore=tuple(setting("ignore", [])), jobs=max(1, setting("jobs", 1)),
+                          ignore=tuple(setting("ignore", [])), jobs=max(0, setting("jobs", 0)),
                           tokenizer=setting("tokenizer", None), template=setting("template", None),
                           max_len=setting("max-len", None), trust_remote_code=args.trust_remote_code)
     linter = Linter(options)

@@ -45,6 +45,7 @@ from dataforge.templates import default_template_for
 DATASET_SUFFIXES = (".json", *LINE_SUFFIXES)
 BATCH = 2000  # records checked at a time in one process
 BLOCK = 1 << 22  # bytes of JSON Lines a worker process reads and checks at a time
+AUTO_JOBS_BYTES = 32 << 20
 _SHAPE_ERRORS = frozenset({"S004", "S005"})
 _INDEX, _LINE, _COLUMN, _TEXT = (itemgetter(i) for i in range(4))  # RawRecord fields, read in C
 
@@ -54,7 +55,7 @@ class LintOptions:
     format: str = "auto"
     select: tuple[str, ...] = ()  # code prefixes to report; empty means every rule
     ignore: tuple[str, ...] = ()
-    jobs: int = 1
+    jobs: int = 1  # processes for JSON Lines; 0: every core when there is enough to share (_auto_jobs)
     # Masking rules (M) run when any of these is given; the template defaults to the format's.
     tokenizer: str | None = None
     template: str | None = None
@@ -282,10 +283,12 @@ class Linter:
         pool = None
         # Only JSON Lines are spread over processes: an array's record boundaries are found while
         # parsing, so its workers would parse everything twice.
-        if self.options.jobs > 1 and any(is_json_lines(f) for f in files):
+        lines = [f for f in files if is_json_lines(f)]
+        jobs = self.options.jobs or _auto_jobs(lines)
+        if jobs > 1 and lines:
             import multiprocessing
 
-            pool = multiprocessing.get_context("fork").Pool(self.options.jobs)
+            pool = multiprocessing.get_context("fork").Pool(jobs)
         try:
             for path in files:
                 yield from self._count(self._lint_file(path, pool))
@@ -436,6 +439,15 @@ def _relaxed_gc():
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _auto_jobs(files: list[Path]) -> int:
+    """Every usable core for 32 MB of JSON Lines or more; below that, starting workers costs more
+    than they save."""
+    if sum(f.stat().st_size for f in files) < AUTO_JOBS_BYTES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 def _within(path: str, parent: str) -> bool:

@@ -162,3 +162,18 @@ def test_records_before_a_structural_break_are_all_checked(tmp_path):
     got = [(f.code, f.location.record) for f in linter.run([path])]
     assert got == [("R010", 1), ("R002", 2), ("L001", 3), ("L002", 3), ("E001", None)]
     assert linter.summary.records == 4
+
+
+def test_jobs_default_to_every_core_only_for_enough_json_lines(tmp_path, monkeypatch):
+    import os
+
+    from dataforge.lint import engine
+
+    path = write_jsonl(tmp_path / "data.jsonl", BROKEN * 3)
+    assert engine._auto_jobs([path]) == 1  # a small file: one process
+    monkeypatch.setattr(engine, "AUTO_JOBS_BYTES", 1)
+    assert engine._auto_jobs([path]) == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(engine, "BLOCK", 64)  # several ranges, so the workers really share the file
+    spread = [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=0)]
+    assert spread == [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=1)]
+    assert len(spread) > 10
