@@ -5,6 +5,14 @@
  * only the common, clean case and returns None (or False) for anything else, so that the
  * Python code, which reports problems, decides; tests hold each function equal to its twin.
  *
+ * After a change, run the tests against a build with AddressSanitizer and UBSan:
+ *   gcc -shared -fPIC -O1 -g -fsanitize=address,undefined -DSOURCE_DIGEST='"<digest>"' \
+ *       -I"$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+ *       dataforge/_speedups.c -o dataforge/_speedups$(python3-config --extension-suffix)
+ *   ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(gcc -print-file-name=libasan.so) \
+ *       $(gcc -print-file-name=libubsan.so)" python -m pytest tests/test_speedups.py tests/jsonio tests/lint
+ * where <digest> is what dataforge/speedups.py computes for this file (else the build is refused).
+ *
  * members_match(text, value, max_depth) -> bool
  *     True when the JSON `text`, already parsed into `value` by a parser that keeps the last
  *     of duplicate keys (orjson), has no duplicate keys and nests at most `max_depth` deep.
