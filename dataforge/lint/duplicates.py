@@ -3,9 +3,9 @@
 Lint keeps one entry per record read: the record's digest (64-bit XXH3 of its JSON text) and
 where the record is (file, record number, line, column), 28 bytes. Up to SPILL entries stay in
 memory, which covers most datasets. Past that, entries go to up to 256 bucket files on disk,
-chosen by the digest's top byte, so that equal digests always share a bucket and each bucket is checked on
-its own: memory stays bounded whatever the size of the files, and entries keep their reading
-order within a bucket, which is what "first occurrence" means.
+chosen by the digest's top byte, so that equal digests always share a bucket and each bucket is
+checked on its own: memory stays bounded whatever the size of the files, and entries keep their
+reading order within a bucket, which is what "first occurrence" means.
 
 A bucket is checked by putting its digests in a set (C speed; with no repeat, that is all), and
 only when some digest repeats, by walking the entries with a dict of first occurrences.
