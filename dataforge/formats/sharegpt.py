@@ -32,10 +32,10 @@ _MESSAGE_KEYS = frozenset({"from", "value"})
 _ROLES = {"human": Role.USER, "gpt": Role.ASSISTANT, "system": Role.SYSTEM,
           "function_call": Role.TOOL_CALL, "observation": Role.OBSERVATION}
 _TAGS = {role: tag for tag, role in _ROLES.items()}
-# What the column fast path takes: text messages only, no system/tools fields to read.
+# What the column fast path takes: text messages only, and a system prompt; no tools to read.
 _PLAIN = PlainLayout("from", "value", {"human": Role.USER, "gpt": Role.ASSISTANT, "observation": Role.OBSERVATION},
                      "$.conversations")
-_PLAIN_KEYS = frozenset({"conversations"})
+_PLAIN_KEYS = frozenset({"conversations", "system"})
 _ALIASES = {"user": "human", "assistant": "gpt", "bot": "gpt", "tool": "observation",
             "function": "function_call", "tool_call": "function_call"}
 
@@ -60,11 +60,18 @@ class ShareGPT(Format):
 
     def read_clean(self, raw: dict) -> Sample | None:
         conv = raw.get("conversations")
-        if type(conv) is list and conv and raw.keys() <= _PLAIN_KEYS:  # detect() wants a first message
-            columns = plain_columns(conv, _PLAIN)
-            if columns is not None:
-                return Sample(*columns)
-        return None
+        if type(conv) is not list or not conv or not raw.keys() <= _PLAIN_KEYS:  # detect() wants a first message
+            return None
+        columns = plain_columns(conv, _PLAIN)
+        if columns is None:
+            return None
+        if "system" in raw:
+            system = raw["system"]
+            if type(system) is not str:
+                return None
+            roles, contents, losses, paths = columns
+            columns = (Role.SYSTEM, *roles), (system, *contents), (None, *losses), ("$.system", *paths)
+        return Sample(*columns)
 
     def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
@@ -105,6 +112,9 @@ class ShareGPTPreference(ShareGPT):
         conv = raw.get("conversations")
         return (type(conv) is list and ("chosen" in raw or "rejected" in raw)
                 and (not conv or (type(conv[0]) is dict and "from" in conv[0])))
+
+    def read_clean(self, raw: dict) -> Sample | None:
+        return None  # ShareGPT's quick path knows no chosen/rejected pair
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
         sample = self._read_detailed(raw, problems)

@@ -83,7 +83,61 @@ any_message = st.dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(CONVERSATION_FORMATS), st.lists(any_message, max_size=4),
-       st.sampled_from([{}, {"system": "s"}, {"tools": []}, {"chosen": {"from": "gpt", "value": "a"}}]))
+       st.sampled_from([{}, {"system": "s"}, {"system": 1}, {"tools": []}, {"chosen": {"from": "gpt", "value": "a"}}]))
 def test_readers_agree_and_read_clean_keeps_its_promise(name, conv, more):
     key = "messages" if name == "openai" else "conversations"
     same(FORMATS[name], {key: conv, **more})
+
+
+def keeps_its_promise(fmt, raw):
+    clean = fmt.read_clean(raw)
+    if clean is not None:
+        problems = []
+        assert fmt.detect(raw), (fmt.name, raw)
+        assert fmt.read(raw, problems) == clean and not problems, (fmt.name, raw)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_read_clean_keeps_its_promise_for_every_format_on_every_example(name):
+    for raw in records():
+        if isinstance(raw, dict):
+            keeps_its_promise(FORMATS[name], raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(FORMATS)), st.lists(any_message, max_size=3),
+       st.sampled_from([{}, {"system": "s"}, {"chosen": {"from": "gpt", "value": "a"}}, {"instruction": "i"}]))
+def test_read_clean_keeps_its_promise_for_every_format(name, conv, more):
+    for key in ("messages", "conversations"):
+        keeps_its_promise(FORMATS[name], {key: conv, **more})
+
+
+odd = st.sampled_from([None, 0, "", False, ["a"], {"a": 1}, [["q"]], [["q", 1]], [None]])
+pairs = st.lists(st.lists(st.text(max_size=2), min_size=2, max_size=2), max_size=3)
+alpaca_fields = {"instruction": st.text(max_size=3), "input": st.text(max_size=3), "output": st.text(max_size=3),
+                 "system": st.text(max_size=3), "history": pairs, "x": st.just(1)}
+
+
+@st.composite
+def alpaca_records(draw):
+    """Each field absent, well-formed, or odd: clean records and each way of breaking one."""
+    raw = {}
+    for key, good in alpaca_fields.items():
+        kind = draw(st.sampled_from(["absent", "good", "good", "odd"] if key != "x" else ["absent", "absent", "good"]))
+        if kind != "absent":
+            raw[key] = draw(good if kind == "good" else odd)
+    return raw
+
+
+@settings(max_examples=500, deadline=None)
+@given(alpaca_records())
+def test_alpaca_readers_agree_and_read_clean_keeps_its_promise(raw):
+    same(FORMATS["alpaca"], raw)
+
+
+def test_alpaca_read_clean_takes_the_common_records():
+    fmt = FORMATS["alpaca"]
+    for raw in ({"instruction": "a", "output": "b"}, {"instruction": "a", "input": "c", "output": "b", "system": "s",
+                                                     "history": [["q", "r"]]}, {"instruction": "a", "output": "b",
+                                                                                 "history": None}):
+        assert fmt.read_clean(raw) is not None
