@@ -142,13 +142,13 @@ class RecordChecker:
         unparsed: set[int] = set()  # records that did not parse have no digest
         to_encode: list[tuple[RawRecord, Sample]] = []
         for rec in batch:
-            value = rec[4]
+            index, _, _, text, value = rec
             if value is UNPARSED:
                 try:
-                    value = parse(rec[3])
+                    value = parse(text)
                 except ValueError as exc:
                     self._parse_failure(rec, exc, findings)
-                    unparsed.add(rec[0])
+                    unparsed.add(index)
                     continue
             if type(value) is not dict:
                 problems.append(Problem("S005", "$", "a record must be a JSON object"))
@@ -179,7 +179,7 @@ class RecordChecker:
             self._check_masks(to_encode, findings)
         if in_file_format:
             formats[file_format.name] += in_file_format
-        parsed = [rec for rec in batch if rec[0] not in unparsed] if unparsed else batch
+        parsed = [rec for rec in batch if rec.index not in unparsed] if unparsed else batch
         return BatchResult(len(batch), findings, array("Q", map(digest, map(_TEXT, parsed))).tobytes(),
                            array("q", map(_INDEX, parsed)).tobytes(), array("I", map(_LINE, parsed)).tobytes(),
                            array("I", map(_COLUMN, parsed)).tobytes(), formats)
