@@ -85,22 +85,23 @@ def jsonl_batches(f: IO[bytes], first_line: int = 1, block: int = CHUNK) -> Iter
     The first read is small: callers learn the file's format from the first record, and lint's
     worker processes then read the rest themselves.
     """
-    index, line, tail = 0, first_line, b""
+    index, line = 0, first_line
+    pending: list[bytes] = []  # the start of a line that has not ended yet
     size = min(block, 1 << 16)
     while True:
         chunk = f.read(size)
         size = block
         if not chunk:
-            batch = jsonl_records(tail, index, line)[0] if tail else []
+            batch = jsonl_records(b"".join(pending), index, line)[0] if pending else []
             if batch:
                 yield batch
             return
-        data = tail + chunk if tail else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:  # a line longer than the block: read on
-            tail = data
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:  # a line longer than the block: read on (joined once it ends)
+            pending.append(chunk)
             continue
-        data, tail = data[:cut], data[cut:]
+        data = b"".join((*pending, chunk[:cut])) if pending else chunk[:cut]
+        pending = [chunk[cut:]] if cut < len(chunk) else []
         batch, newlines = jsonl_records(data, index, line)
         index += len(batch)
         line += newlines
