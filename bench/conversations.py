@@ -36,3 +36,28 @@ def conversation(rng: random.Random) -> dict:
         conversation.pop(0)  # keep the data clean: tools with a system prompt is a finding (T008)
     record["conversations"] = conversation
     return record
+
+
+def alpaca(rng: random.Random) -> dict:
+    """An Alpaca record: instruction, often an input, sometimes a system prompt or a history turn."""
+    record = {"instruction": _text(rng, rng.randint(20, 80)), "input": _text(rng, 40) if rng.random() < 0.5 else "",
+              "output": _text(rng, rng.randint(60, 300))}
+    if rng.random() < 0.3:
+        record["system"] = _text(rng, 30)
+    if rng.random() < 0.2:
+        record["history"] = [[_text(rng, 40), _text(rng, 80)]]
+    return record
+
+
+def sharegpt(rng: random.Random) -> dict:
+    """A ShareGPT record: 1-3 human/gpt turns, sometimes a system prompt."""
+    record: dict = {"conversations": []}
+    for _ in range(rng.randint(1, 3)):
+        record["conversations"] += [{"from": "human", "value": _text(rng, rng.randint(20, 120))},
+                                    {"from": "gpt", "value": _text(rng, rng.randint(60, 300))}]
+    if rng.random() < 0.3:
+        record["system"] = _text(rng, 30)
+    return record
+
+
+RECORDS = {"chatglm3": conversation, "alpaca": alpaca, "sharegpt": sharegpt}

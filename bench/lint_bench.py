@@ -1,9 +1,9 @@
-"""Lint throughput and memory on a large ChatGLM3 dataset, next to baselines measured in the same run.
+"""Lint throughput and memory on a large dataset, next to baselines measured in the same run.
 
-    python bench/lint_bench.py [--size-mb 200]
+    python bench/lint_bench.py [--size-mb 200] [--format chatglm3|alpaca|sharegpt]
 
-Builds (once, cached under bench/data/) a ChatGLM3-format JSONL of about --size-mb MB and the
-same records as one JSON array (pretty-printed, as json.dump(indent=2) writes it) and as a compact
+Builds (once, cached under bench/data/) a JSONL of about --size-mb MB in the format (ChatGLM3
+conversations, a quarter with tools, by default) and the same records as one JSON array (pretty-printed, as json.dump(indent=2) writes it) and as a compact
 array. Each figure is measured in a fresh subprocess so its peak RSS is its own. The machines are
 shared and noisy (the same run varies by a third from minute to minute here): every method is
 measured --rounds times, interleaved, and the best speed (the least disturbed run) is shown, with
@@ -20,15 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-from conversations import conversation  # noqa: E402  (bench/ is run as a folder of scripts)
+from conversations import RECORDS  # noqa: E402  (bench/ is run as a folder of scripts)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 
-def build(size_mb: int) -> dict[str, Path]:
+def build(size_mb: int, fmt: str = "chatglm3") -> dict[str, Path]:
     DATA.mkdir(exist_ok=True)
-    paths = {"jsonl": DATA / f"chatglm3_{size_mb}mb.jsonl", "array": DATA / f"chatglm3_{size_mb}mb.json",
-             "compact array": DATA / f"chatglm3_{size_mb}mb_compact.json"}
+    paths = {"jsonl": DATA / f"{fmt}_{size_mb}mb.jsonl", "array": DATA / f"{fmt}_{size_mb}mb.json",
+             "compact array": DATA / f"{fmt}_{size_mb}mb_compact.json"}
+    make = RECORDS[fmt]
     if all(p.exists() for p in paths.values()):
         return paths
     rng = random.Random(0)
@@ -40,7 +41,7 @@ def build(size_mb: int) -> dict[str, Path]:
         compact.write("[")
         first = True
         while written < target:
-            record = conversation(rng)
+            record = make(rng)
             line = json.dumps(record, ensure_ascii=False)
             lines.write(line + "\n")
             pretty = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
@@ -92,7 +93,7 @@ n_bytes = linter.summary.bytes
     "jsonschema (Draft 2020-12) on a 4 MB slice": """
 import json, jsonschema
 from dataforge.schemas import load_schema
-validator = jsonschema.Draft202012Validator(load_schema('chatglm3.schema.json'))
+validator = jsonschema.Draft202012Validator(load_schema(sys.argv[2] + '.schema.json'))
 t0 = time.perf_counter()
 n_bytes = 0
 with open(path, 'rb') as f:
@@ -106,9 +107,9 @@ with open(path, 'rb') as f:
 }
 
 
-def measure(name: str, path: Path) -> tuple[float, float]:
+def measure(name: str, path: Path, fmt: str) -> tuple[float, float]:
     code = _PRELUDE + MEASURES[name] + _REPORT
-    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code, str(path), fmt], check=True, capture_output=True, text=True,
                          cwd=HERE.parent).stdout.split()
     n_bytes, seconds, rss_kib = float(out[0]), float(out[1]), float(out[2])
     return n_bytes / seconds / 1e6, rss_kib / 1024
@@ -117,12 +118,13 @@ def measure(name: str, path: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--format", choices=sorted(RECORDS), default="chatglm3")
     parser.add_argument("--rounds", type=int, default=3,
                         help="measure everything this many times, interleaved, and keep each one's best")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    paths = build(args.size_mb)
-    print(f"data: {args.size_mb} MB of ChatGLM3 records (built or reused in {time.perf_counter() - t0:.0f} s); "
+    paths = build(args.size_mb, args.format)
+    print(f"data: {args.size_mb} MB of {args.format} records (built or reused in {time.perf_counter() - t0:.0f} s); "
           f"best of {args.rounds} interleaved rounds\n")
     plan = {"jsonl": ["orjson parse only", "dataforge lint, 1 process", "dataforge lint, 2 processes",
                       "jsonschema (Draft 2020-12) on a 4 MB slice"],
@@ -133,7 +135,7 @@ def main() -> None:
         # Interleaved, so that a slow spell of the shared machine hurts every method alike.
         for kind, names in plan.items():
             for name in names:
-                speed, rss = measure(name, paths[kind])
+                speed, rss = measure(name, paths[kind], args.format)
                 old_speed, old_rss = best.get((kind, name), (0.0, 0.0))
                 best[kind, name] = max(speed, old_speed), max(rss, old_rss)
     print(f"{'file':<14} {'method':<44} {'MB/s':>8} {'peak RSS':>10} {'vs orjson':>10}")

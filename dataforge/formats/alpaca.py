@@ -42,25 +42,29 @@ class Alpaca(Format):
         return sample if sample is not None else self._read_detailed(raw, problems)
 
     def read_clean(self, raw: dict) -> Sample | None:
-        instruction, output = raw.get("instruction"), raw.get("output")
-        input_text, system = raw.get("input", ""), raw.get("system")
-        history = raw.get("history")
+        instruction, output, input_text = raw.get("instruction"), raw.get("output"), raw.get("input", "")
         if type(instruction) is not str or type(output) is not str or type(input_text) is not str \
-                or not raw.keys() <= self.keys or ("system" in raw and type(system) is not str):
+                or not raw.keys() <= self.keys:
             return None
-        roles, contents, paths = [Role.USER, Role.ASSISTANT], [join_instruction(instruction, input_text), output], \
-            _TURN_PATHS
+        turn = (join_instruction(instruction, input_text), output)
+        data = ((instruction, input_text), None)
+        history = raw.get("history")
+        if history is None and "system" not in raw:  # the common record: one turn, nothing else
+            return Sample(_TURN_ROLES, turn, (None, None), _TURN_PATHS, data=data)
+        roles, contents, paths = _TURN_ROLES, turn, _TURN_PATHS
         if history is not None:  # null is no history; anything else must be pairs of strings
-            turns = _clean_history(history)
-            if turns is None:
+            texts = _clean_history(history)
+            if texts is None:
                 return None
-            roles, contents, paths = _HISTORY_ROLES[:len(turns)] + roles, turns + contents, \
-                _HISTORY_PATHS[:len(turns)] + paths
-        if system is not None:
-            roles, contents, paths = [Role.SYSTEM, *roles], [system, *contents], ("$.system", *paths)
+            roles, contents, paths = _HISTORY_ROLES[:len(texts)] + roles, texts + contents, \
+                _HISTORY_PATHS[:len(texts)] + paths
+        if "system" in raw:
+            system = raw["system"]
+            if type(system) is not str:
+                return None
+            roles, contents, paths = (Role.SYSTEM, *roles), (system, *contents), ("$.system", *paths)
         n = len(roles)
-        data = (None,) * (n - 2) + ((instruction, input_text), None)
-        return Sample(tuple(roles), tuple(contents), (None,) * n, tuple(paths), data=data)
+        return Sample(roles, contents, (None,) * n, paths, data=(None,) * (n - 2) + data)
 
     def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
@@ -103,21 +107,22 @@ class Alpaca(Format):
         return record, losses
 
 
+_TURN_ROLES = (Role.USER, Role.ASSISTANT)
 _TURN_PATHS = ("$.instruction", "$.output")
-_HISTORY_ROLES = [Role.USER, Role.ASSISTANT] * 32
+_HISTORY_ROLES = _TURN_ROLES * 32
 _HISTORY_PATHS = tuple(item_path(item_path("$.history", i), j) for i in range(32) for j in (0, 1))
 
 
-def _clean_history(history: object) -> list[str] | None:
+def _clean_history(history: object) -> tuple[str, ...] | None:
     """The texts of a history of [user, assistant] string pairs (32 at most), else None."""
     if type(history) is not list or len(history) > 32:
         return None
-    texts = []
+    texts: list[str] = []
     for pair in history:
         if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
             return None
         texts += pair
-    return texts
+    return tuple(texts)
 
 
 def _read_history(history: list, problems: list[Problem]) -> list[Message]:
