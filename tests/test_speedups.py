@@ -7,6 +7,9 @@ lint silently runs at a fraction of its speed.
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -143,10 +146,6 @@ def test_chatglm3_columns_agree_with_the_python_twin(conv):
 
 
 def lint_json(paths, pure: bool) -> list:
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "DATAFORGE_PURE_PYTHON": "1"} if pure else {
         k: v for k, v in os.environ.items() if k != "DATAFORGE_PURE_PYTHON"}
     run = subprocess.run([sys.executable, "-m", "dataforge", "lint", "--output-format", "json", *map(str, paths)],
