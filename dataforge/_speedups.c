@@ -38,6 +38,11 @@
  *     strict's error. The twin is dataforge.jsonio.parse._parse_fast (one Python frame less per
  *     record here).
  *
+ * path_offset(text, steps) -> int
+ *     The byte offset in one record's JSON text where the JSONPath `steps` (keys and indices)
+ *     lead, or the deepest existing parent's; -1 when an escaped key is in the way (Python
+ *     decodes those). The twin is dataforge.jsonio.locate._descend.
+ *
  * plain_columns(messages, role_key, content_key, loss_key, roles, max_messages)
  *     -> (roles, contents, losses) | None
  *     The columns of a conversation whose messages are all plain text messages: a dict with
@@ -435,6 +440,98 @@ error:
     return NULL;
 }
 
+/* Just past the value at p and the comma after it (at the next sibling), or NULL when no
+   comma follows (the container ends) or the text does. */
+static const char *
+after_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '{' || *p == '[')
+        p = skip_container(p, end);
+    else if (*p == '"')
+        p = skip_string(p, end);
+    else
+        while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\n'
+               && *p != '\r')
+            p++;
+    if (p == NULL)
+        return NULL;
+    p = skip_space(p, end);
+    if (p >= end || *p != ',')
+        return NULL;
+    return skip_space(p + 1, end);
+}
+
+static PyObject *
+path_offset(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "path_offset(text, steps: tuple)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *base = (const char *)view.buf, *end = base + view.len;
+    const char *pos = skip_space(base, end);
+    Py_ssize_t answer = -1;
+    PyObject *steps = args[1];
+    for (Py_ssize_t s = 0; s < PyTuple_GET_SIZE(steps); s++) {
+        PyObject *step = PyTuple_GET_ITEM(steps, s);
+        if (pos >= end)
+            break;
+        if (*pos == '{' && PyUnicode_Check(step)) {
+            Py_ssize_t size;
+            const char *want = PyUnicode_AsUTF8AndSize(step, &size);
+            if (want == NULL) {  /* a key no UTF-8 can spell: leave it to Python */
+                PyErr_Clear();
+                goto python;
+            }
+            const char *p = skip_space(pos + 1, end), *found = NULL;
+            while (p != NULL && p < end && *p == '"') {
+                const char *key_end = skip_string(p, end);
+                if (key_end == NULL)
+                    goto python;
+                Py_ssize_t length = key_end - p - 2;
+                if (memchr(p + 1, '\\', (size_t)length) != NULL)
+                    goto python;  /* an escaped key: Python decodes it */
+                const char *colon = skip_space(key_end, end);
+                if (colon >= end || *colon != ':')
+                    goto python;
+                const char *value = skip_space(colon + 1, end);
+                if (length == size && memcmp(p + 1, want, (size_t)size) == 0) {
+                    found = value;
+                    break;
+                }
+                p = after_value(value, end);
+            }
+            if (found == NULL)
+                break;
+            pos = found;
+        }
+        else if (*pos == '[' && PyLong_CheckExact(step)) {
+            Py_ssize_t index = PyLong_AsSsize_t(step);
+            if (index < 0) {
+                PyErr_Clear();
+                goto python;
+            }
+            const char *p = skip_space(pos + 1, end);
+            for (Py_ssize_t i = 0; i < index && p != NULL; i++)
+                p = after_value(p, end);
+            if (p == NULL || p >= end || *p == ']')
+                break;
+            pos = p;
+        }
+        else
+            break;
+    }
+    answer = pos - base;
+python:
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(answer);
+}
+
 /* Interned keys of ChatGLM3 messages, made once at import. */
 static PyObject *k_role, *k_content, *k_loss, *k_name, *k_parameters, *k_observation, *s_tool, *s_empty;
 
@@ -593,6 +690,8 @@ static PyMethodDef methods[] = {
      "record_spans(data, start, in_array) -> [start, end, start, end, ...] of whole records."},
     {"jsonl_records", (PyCFunction)(void (*)(void))jsonl_records, METH_FASTCALL,
      "jsonl_records(data, index, line, record_type, unparsed) -> (records, newlines)."},
+    {"path_offset", (PyCFunction)(void (*)(void))path_offset, METH_FASTCALL,
+     "path_offset(text, steps) -> byte offset of the deepest existing step, or -1 for Python to decide."},
     {NULL, NULL, 0, NULL},
 };
 

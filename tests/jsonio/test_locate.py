@@ -1,4 +1,8 @@
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataforge.jsonio import locate as locate_module
 from dataforge.jsonio.locate import locate, path_steps
@@ -18,7 +22,8 @@ TEXT = '{"conversations": [\n  {"role": "你", "content": "x"},\n  {"role": "hum
 def test_locate_points_at_the_value(path, expected, scan, monkeypatch):
     if scan == "python":
         monkeypatch.setattr(locate_module, "record_spans", None)
-    elif locate_module.record_spans is None:
+        monkeypatch.setattr(locate_module, "path_offset", None)
+    elif locate_module.path_offset is None:
         pytest.skip("the C speedups are not built here")
     assert locate(TEXT, path) == expected
 
@@ -31,3 +36,23 @@ def test_escaped_keys_are_compared_by_what_they_say():
 
 def test_path_steps():
     assert path_steps("$.a[3]['b c'].d") == ["a", 3, "b c", "d"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(alphabet='ab"\\:,[]{} 中', max_size=4),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "a\"", "中"]),
+                                                                      children, max_size=3),
+    max_leaves=12)
+steps = st.lists(st.one_of(st.sampled_from(["a", "b", "c", "a\"", "中"]), st.integers(0, 3)), max_size=4)
+
+
+@pytest.mark.skipif(locate_module.path_offset is None, reason="the C speedups are not built here")
+@settings(max_examples=500, deadline=None)
+@given(json_values, steps, st.sampled_from([None, 0, 2]), st.booleans())
+def test_compiled_walk_finds_what_the_python_walk_finds(value, path, indent, ascii_only):
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only).encode()
+    offset = locate_module.path_offset(text, tuple(path))
+    if offset >= 0:  # -1: an escaped key on the way, left to Python
+        assert offset == locate_module._descend(text, locate_module._skip(text, 0), tuple(path))
+    if b"\\" not in text:
+        assert offset >= 0  # with no escape anywhere, the compiled walk always answers
