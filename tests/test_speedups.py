@@ -26,6 +26,7 @@ needs_compiled = pytest.mark.skipif(compiled is None, reason="the C speedups are
 SOURCE = Path(dataforge.__file__).with_name("_speedups.c")
 
 
+@pytest.mark.skipif(bool(os.environ.get("DATAFORGE_PURE_PYTHON")), reason="pure Python asked for")
 def test_a_machine_that_can_build_the_speedups_uses_them(tmp_path):
     from hatch_build import compile_extension
 
