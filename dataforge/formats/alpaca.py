@@ -37,10 +37,6 @@ class Alpaca(Format):
     def detect(self, raw: dict) -> bool:
         return "instruction" in raw and "output" in raw
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = self.read_clean(raw)
-        return sample if sample is not None else self._read_detailed(raw, problems)
-
     def read_clean(self, raw: dict) -> Sample | None:
         instruction, output, input_text = raw.get("instruction"), raw.get("output"), raw.get("input", "")
         if type(instruction) is not str or type(output) is not str or type(input_text) is not str \
@@ -66,7 +62,7 @@ class Alpaca(Format):
         n = len(roles)
         return Sample(roles, contents, (None,) * n, paths, data=(None,) * (n - 2) + data)
 
-    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         messages: list[Message] = []
         if "system" in raw:

@@ -55,7 +55,8 @@ def item_path(parent: str, index: int) -> str:
 
 
 class Format:
-    """One on-disk layout. Subclasses set the class attributes and implement the three methods."""
+    """One on-disk layout. Subclasses set the class attributes and implement detect, read_detailed
+    and write (and read_clean where a quick path pays)."""
 
     name: str  # what users type after --format / --to
     title: str  # one line for `dataforge formats`
@@ -75,16 +76,22 @@ class Format:
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
         """Build the Sample, appending any shape problem; None when nothing usable remains."""
-        raise NotImplementedError
+        sample = self.read_clean(raw)
+        return sample if sample is not None else self.read_detailed(raw, problems)
 
     def read_clean(self, raw: dict) -> Sample | None:
         """The Sample of a record that is plainly this format with nothing to report, else None.
 
         The quick path for bulk readers such as lint: a Sample here promises that ``detect``
-        says yes and ``read`` gives this Sample with no problem (tests hold formats to it);
-        None promises nothing, so ask ``read``. Formats without a quick path return None.
+        says yes and ``read_detailed`` gives this Sample with no problem (tests hold formats to
+        it); None promises nothing, so ask ``read_detailed``. Formats without a quick path
+        return None.
         """
         return None
+
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        """``read`` the long way, naming every problem; what each format implements."""
+        raise NotImplementedError
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         """The record for ``sample``, and a sentence for each part this format cannot hold."""

@@ -44,10 +44,6 @@ class ChatGLM3(Format):
         conv = raw.get("conversations")
         return type(conv) is list and (not conv or (type(conv[0]) is dict and "role" in conv[0]))
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = self.read_clean(raw)
-        return sample if sample is not None else self._read_detailed(raw, problems)
-
     def read_clean(self, raw: dict) -> Sample | None:
         conv = raw.get("conversations")
         if type(conv) is list and (len(raw) == 1 or raw.keys() <= self.keys):
@@ -56,7 +52,7 @@ class ChatGLM3(Format):
                 return Sample(*columns, tools=raw.get("tools"))
         return None
 
-    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         conv = require_list(raw, "conversations", "$", problems)
         if conv is None:

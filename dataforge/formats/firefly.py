@@ -31,7 +31,7 @@ class Firefly(Format):
     def detect(self, raw: dict) -> bool:
         return type(raw.get("conversation")) is list
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         turns = require_list(raw, "conversation", "$", problems)
         if turns is None:

@@ -45,10 +45,6 @@ class OpenAIMessages(Format):
     def detect(self, raw: dict) -> bool:
         return type(raw.get("messages")) is list
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = self.read_clean(raw)
-        return sample if sample is not None else self._read_detailed(raw, problems)
-
     def read_clean(self, raw: dict) -> Sample | None:
         items = raw.get("messages")
         if type(items) is list and raw.keys() <= self.keys:
@@ -57,7 +53,7 @@ class OpenAIMessages(Format):
                 return Sample(*columns, tools=raw.get("tools"))
         return None
 
-    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         items = require_list(raw, "messages", "$", problems)
         if items is None:

@@ -15,7 +15,7 @@ class Preference(Format):
     def detect(self, raw: dict) -> bool:
         return "prompt" in raw and ("chosen" in raw or "rejected" in raw)
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         prompt = Message(Role.USER, require_str(raw, "prompt", "$", problems), path="$.prompt")
         # A missing side is left None: the preference rules report it with its own code.

@@ -17,7 +17,7 @@ class PromptResponse(Format):
     def detect(self, raw: dict) -> bool:
         return "prompt" in raw and "response" in raw
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         prompt = require_str(raw, "prompt", "$", problems)
         response = require_str(raw, "response", "$", problems)

@@ -54,10 +54,6 @@ class ShareGPT(Format):
         return (type(conv) is list and bool(conv) and type(conv[0]) is dict and "from" in conv[0]
                 and "chosen" not in raw and "rejected" not in raw)
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = self.read_clean(raw)
-        return sample if sample is not None else self._read_detailed(raw, problems)
-
     def read_clean(self, raw: dict) -> Sample | None:
         conv = raw.get("conversations")
         if type(conv) is not list or not conv or not raw.keys() <= _PLAIN_KEYS:  # detect() wants a first message
@@ -73,7 +69,7 @@ class ShareGPT(Format):
             columns = (Role.SYSTEM, *roles), (system, *contents), (None, *losses), ("$.system", *paths)
         return Sample(*columns)
 
-    def _read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
         extra = self.extra_keys(raw, problems)
         messages: list[Message] = []
         if "system" in raw:
@@ -116,8 +112,8 @@ class ShareGPTPreference(ShareGPT):
     def read_clean(self, raw: dict) -> Sample | None:
         return None  # ShareGPT's quick path knows no chosen/rejected pair
 
-    def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
-        sample = self._read_detailed(raw, problems)
+    def read_detailed(self, raw: dict, problems: list[Problem]) -> Sample | None:
+        sample = super().read_detailed(raw, problems)
         if sample is None:
             return None
         replies = [_read_message(self, raw[k], f"$.{k}", problems) if k in raw else None

@@ -161,7 +161,7 @@ class RecordChecker:
                 elif detect_file_format is not None and (forced or detect_file_format(value)):
                     fmt = file_format
                     in_file_format += 1
-                    sample = fmt.read(value, problems)
+                    sample = fmt.read_detailed(value, problems)  # read_clean has said no already
                 else:
                     fmt = self._format_of(value, problems)
                     if fmt is not None:

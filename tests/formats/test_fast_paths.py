@@ -31,7 +31,7 @@ def records():
 def same(fmt, raw):
     fast_problems, detailed_problems = [], []
     fast = fmt.read(raw, fast_problems)
-    detailed = fmt._read_detailed(raw, detailed_problems)
+    detailed = fmt.read_detailed(raw, detailed_problems)
     assert fast_problems == detailed_problems
     if fast is not None or detailed is not None:
         assert fast.messages == detailed.messages and fast.tools == detailed.tools
@@ -94,7 +94,9 @@ def keeps_its_promise(fmt, raw):
     if clean is not None:
         problems = []
         assert fmt.detect(raw), (fmt.name, raw)
-        assert fmt.read(raw, problems) == clean and not problems, (fmt.name, raw)
+        detailed = fmt.read_detailed(raw, problems)
+        assert not problems, (fmt.name, raw)
+        assert (detailed.messages, detailed.tools, detailed.extra) == (clean.messages, clean.tools, clean.extra)
 
 
 @pytest.mark.parametrize("name", sorted(FORMATS))
