@@ -12,7 +12,7 @@ import json
 import re
 from functools import lru_cache
 
-from dataforge.jsonio.stream import _SCALAR, _SPACE, _value_end, record_spans
+from dataforge.jsonio.stream import _SCALAR, _SPACE, _value_end
 from dataforge.speedups import compiled
 
 path_offset = compiled.path_offset if compiled is not None else None
@@ -104,11 +104,7 @@ def _child(text: bytes, pos: int, step: str | int) -> int | None:
 def _after(text: bytes, pos: int) -> int | None:
     """Start of the next sibling after the value at ``pos``, or None at the container's end."""
     if text[pos:pos + 1] in (b"{", b"["):
-        if record_spans is not None:  # the compiled scan: a container's end, strings skipped
-            spans = record_spans(text, pos, False)
-            end = spans[1] if spans else None
-        else:
-            end = _value_end(text, pos)
+        end = _value_end(text, pos)
     else:
         m = _SCALAR.match(text, pos)
         end = m.end() if m else None
