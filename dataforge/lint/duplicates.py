@@ -80,7 +80,7 @@ class DigestStore:
                 return _repeats(self.entries)
             self._spill()
             for f in self._buckets.values():
-                f.close()
+                f.flush()  # the bucket files are read back next; close() closes them
             found = [r for bucket in sorted(self._buckets) for r in _repeats(self._load(bucket))]
             found.sort(key=lambda r: (r.place.file, r.place.record))
             return found
