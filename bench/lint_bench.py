@@ -59,6 +59,14 @@ def build(size_mb: int, fmt: str = "chatglm3") -> dict[str, Path]:
 _PRELUDE = "import sys, time, resource, os\npath = sys.argv[1]\n"
 _REPORT = ("\nprint(n_bytes, time.perf_counter() - t0, "
            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+_LINT = """
+from dataforge.lint.engine import LintOptions, Linter
+t0 = time.perf_counter()
+linter = Linter(LintOptions(jobs={jobs}))
+findings = sum(1 for _ in linter.run([path]))
+assert findings == 0, findings
+n_bytes = linter.summary.bytes
+"""
 MEASURES = {
     "orjson parse only": """
 import orjson
@@ -74,22 +82,8 @@ else:
     with open(path, 'rb') as f:
         orjson.loads(f.read())
 """,
-    "dataforge lint, 1 process": """
-from dataforge.lint.engine import LintOptions, Linter
-t0 = time.perf_counter()
-linter = Linter(LintOptions(jobs=1))
-findings = sum(1 for _ in linter.run([path]))
-assert findings == 0, findings
-n_bytes = linter.summary.bytes
-""",
-    "dataforge lint, 2 processes": """
-from dataforge.lint.engine import LintOptions, Linter
-t0 = time.perf_counter()
-linter = Linter(LintOptions(jobs=2))
-findings = sum(1 for _ in linter.run([path]))
-assert findings == 0, findings
-n_bytes = linter.summary.bytes
-""",
+    "dataforge lint, 1 process": _LINT.format(jobs=1),
+    "dataforge lint, 2 processes": _LINT.format(jobs=2),
     "jsonschema (Draft 2020-12) on a 4 MB slice": """
 import json, jsonschema
 from dataforge.schemas import load_schema
