@@ -32,6 +32,15 @@ async def settle(pilot, app):
     await pilot.pause(0.05)
 
 
+async def type_output(pilot, app, output: str) -> None:
+    """In the edit screen, set the record's `output` field as if typed, and let validation run."""
+    editor = app.screen.query_one("TextArea")
+    record = json.loads(editor.text)
+    record["output"] = output
+    editor.text = json.dumps(record)
+    await pilot.pause()
+
+
 @pytest.mark.asyncio
 async def test_accept_reject_undo_are_saved_as_they_happen(workspace):
     data = workspace / "generated" / "onboarding_en.alpaca.jsonl"
@@ -55,16 +64,10 @@ async def test_edit_revalidates_and_is_saved(workspace):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("e")
-        editor = app.screen.query_one("TextArea")
-        record = json.loads(editor.text)
-        record["output"] = ""
-        editor.text = json.dumps(record)
-        await pilot.pause()
+        await type_output(pilot, app, "")
         status = str(app.screen.query_one("#edit-status").render())
         assert "R008" in status  # the empty answer is flagged while editing
-        record["output"] = "Read the guide before your first shift."
-        editor.text = json.dumps(record)
-        await pilot.pause()
+        await type_output(pilot, app, "Read the guide before your first shift.")
         assert "no findings" in str(app.screen.query_one("#edit-status").render())
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -80,11 +83,7 @@ async def test_findings_of_an_edit_show_at_their_message(workspace):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("e")
-        editor = app.screen.query_one("TextArea")
-        record = json.loads(editor.text)
-        record["output"] = " "
-        editor.text = json.dumps(record)
-        await pilot.pause()
+        await type_output(pilot, app, " ")
         await pilot.press("ctrl+s")
         await pilot.pause()
         detail = str(app.query_one("#messages").render())
