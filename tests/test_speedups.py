@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 import dataforge
 from dataforge.formats.base import PlainLayout, _plain_columns_py
 from dataforge.jsonio.parse import MAX_DEPTH, _parse_fast, parse, parse_strict
+from dataforge.lint.rules import RULES, load_all
 from dataforge.speedups import compiled
+from tests.conftest import SAMPLES
 
 needs_compiled = pytest.mark.skipif(compiled is None, reason="the C speedups are not built here")
 SOURCE = Path(dataforge.__file__).with_name("_speedups.c")
@@ -146,7 +148,9 @@ def test_chatglm3_columns_agree_with_the_python_twin(conv):
     assert fast == _tool_columns_py(conv)
 
 
-def lint_json(paths, pure: bool) -> list:
+def lint_json(paths, pure: bool) -> dict:
+    """`dataforge lint --output-format json` in a new interpreter, with or without the speedups
+    (they are chosen at import, so run_line's in-process call cannot switch them)."""
     env = {**os.environ, "DATAFORGE_PURE_PYTHON": "1"} if pure else {
         k: v for k, v in os.environ.items() if k != "DATAFORGE_PURE_PYTHON"}
     run = subprocess.run([sys.executable, "-m", "dataforge", "lint", "--output-format", "json", *map(str, paths)],
@@ -157,9 +161,6 @@ def lint_json(paths, pure: bool) -> list:
 
 @needs_compiled
 def test_lint_reports_the_same_with_and_without_the_compiled_speedups(tmp_path):
-    from dataforge.lint.rules import RULES, load_all
-    from tests.conftest import SAMPLES
-
     load_all()
     lines = [line for rule in RULES.values() if not rule.code.startswith("M") and rule.example_format is None
              for text in (rule.bad, rule.good) for line in text.splitlines()]
