@@ -221,9 +221,8 @@ class RecordChecker:
         return self.check(records)._replace(line_count=newlines)
 
     def _format_of(self, value: dict, problems: list[Problem]) -> Format | None:
+        """The format of a record that the file's own format (if any) did not claim."""
         fmt = self.fmt
-        if fmt is not None and (self.forced or fmt.detect(value)):
-            return fmt
         found = detect(value)
         if not found:
             if fmt is not None:
