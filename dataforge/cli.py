@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of a format")
     schema.add_argument("format")
 
-    sub.add_parser("templates", help="list the chat templates masking and preview can use")
+    templates = sub.add_parser("templates", help="list the chat templates masking and preview can use")
+    templates.add_argument("-v", "--verbose", action="store_true",
+                           help="also say which reference each template follows and where it departs from it")
 
     chunks = sub.add_parser("chunks", help="show how a .docx is cut into chunks for generation")
     chunks.add_argument("docx")
@@ -239,11 +241,24 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _templates(args: argparse.Namespace) -> int:
+    import textwrap
+
     from dataforge.templates import TEMPLATES
+
+    def detail(label: str, text: str) -> None:
+        print(textwrap.fill(text, width=100, initial_indent=f"{'':<15}{label} ", subsequent_indent=" " * 24))
 
     for name, template in TEMPLATES.items():
         print(f"{name:<14} {template.title}")
+        if args.verbose:
+            detail("follows:", template.reference)
+            for departure in template.departures:
+                detail("differs:", departure)
     print(f"{'hf':<14} the tokenizer's own Jinja chat_template (masks from generation markers or rendered prefixes)")
+    if args.verbose:
+        detail("follows:", "the chat template the tokenizer ships, rendered by transformers and tokenized whole; masks "
+                           "equal transformers' return_assistant_tokens_mask where the template has generation markers")
+        detail("differs:", "`loss` flags are honoured (transformers trains every assistant turn)")
     return ExitCode.OK
 
 

@@ -53,7 +53,7 @@ def test_json_output(run_line):
 def test_truncation_shows_the_cut_and_reports_nothing_trained(run_line):
     out = run_line(f"dataforge preview {SAMPLES / 'datasets' / 'chatglm3_tools.jsonl'} --record 2 --max-len 40").stdout
     assert "── cut by truncation: 17 tokens removed ──" in out
-    assert "truncation removed 17 tokens, 11 of them trained" in out
+    assert "truncation removed 17 tokens, 10 of them trained" in out
     assert "NOTHING IS TRAINED in this sample" in out
 
 
@@ -90,5 +90,5 @@ def test_lint_with_masking(run_line):
     path = SAMPLES / "datasets" / "openai.jsonl"
     result = run_line(f"dataforge lint {path} --max-len 64")
     assert result.exit_code == 1
-    assert f"{path}:1:1: M001 error: truncation to 64 tokens removes all 48 trained tokens (record 0)" in result.stdout
+    assert f"{path}:1:1: M001 error: truncation to 64 tokens removes all 47 trained tokens (record 0)" in result.stdout
     assert run_line(f"dataforge lint {path} --max-len 4096").exit_code == 0

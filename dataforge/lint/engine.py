@@ -171,6 +171,7 @@ class RecordChecker:
                     check_sample(sample, fmt, report)
                     if masking is not None:
                         masking_rules.check_text(sample, self.markers, report)
+                        masking_rules.check_flags(sample, masking, report)
                         to_encode.append((rec, sample))
             if problems:
                 self._add(rec, problems, findings)

@@ -13,7 +13,9 @@ Label conventions:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dataforge.errors import DataforgeError
 from dataforge.masking.tokenizer import TextTokenizer
@@ -83,66 +85,179 @@ def encode(sample: Sample, template: Template, tokenizer: TextTokenizer,
     return encode_many([sample], template, tokenizer, options)[0]
 
 
+# How many samples go to the tokenizer at once. While Python assembles one batch's labels, the
+# next batch is tokenized in Rust on another thread (tokenizers lets go of the GIL), so a batch
+# of work keeps both cores busy.
+BATCH = 256
+
+
 def encode_many(samples: Sequence[Sample], template: Template, tokenizer: TextTokenizer,
                 options: EncodeOptions = EncodeOptions()) -> list[EncodedSample]:
-    """Encode a batch: one tokenizer call for every text of every sample (fast on all cores)."""
-    rendered = [render(s, template, options.mask, eos=tokenizer.eos, bos=tokenizer.bos) for s in samples]
-    # The template's own text repeats in every sample: encode each distinct piece once.
-    cache = tokenizer._cache
-    todo = list({seg.text for segments in rendered for seg in segments
-                 if seg.kind != "content" and seg.text not in cache})
-    for text, encoded in zip(todo, tokenizer.encode_many(todo)):  # with spans: cached for good
-        cache[text] = encoded
-    contents = [seg.text for segments in rendered for seg in segments if seg.kind == "content"]
-    encoded_contents = iter(tokenizer.encode_many(contents, spans=options.spans))
-    out = []
-    for sample, segments in zip(samples, rendered):
-        pieces = [next(encoded_contents) if seg.kind == "content" else cache[seg.text] for seg in segments]
-        out.append(_assemble(sample, segments, pieces, template, options))
+    """Encode samples as inference does: each rendered text tokenized whole (or in the pieces its
+    template's reference uses), markers as their ids, labels from the characters of each token.
+
+    A token that covers trained and untrained characters (a BPE merge across the edge of a
+    reply) is trained: no trained character is left out, as transformers' own
+    return_assistant_tokens_mask does. Its message, role and kind are those of its first character.
+    """
+    if len(samples) <= BATCH:
+        return _encode_batch(samples, template, tokenizer, options, _tokenize(samples, template, tokenizer, options))
+    batches = [samples[i:i + BATCH] for i in range(0, len(samples), BATCH)]
+    out: list[EncodedSample] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(_tokenize, batches[0], template, tokenizer, options)
+        for k, batch in enumerate(batches):
+            tokenized = ahead.result()
+            if k + 1 < len(batches):
+                ahead = pool.submit(_tokenize, batches[k + 1], template, tokenizer, options)
+            out += _encode_batch(batch, template, tokenizer, options, tokenized)
     return out
 
 
-def _assemble(sample: Sample, segments: list[Segment], pieces, template: Template,
-              options: EncodeOptions) -> EncodedSample:
-    """Join the segments' tokens. Per-token lists are built a segment at a time with list.extend,
-    in C: a Python step per token would cost as much as tokenizing."""
-    ids: list[int] = []
-    labels: list[int] = []
-    messages: list[int] = []
-    roles: list[str] = []
-    spans: list[tuple[int, int]] = []
-    kinds: list[str] = []
-    start = 0
-    for seg, (seg_ids, offsets) in zip(segments, pieces):
-        n = len(seg_ids)
-        ids.extend(seg_ids)
-        labels.extend(seg_ids if seg.trained else [IGNORE] * n)
-        kinds.extend([seg.kind] * n)
-        messages.extend([seg.message] * n)
-        roles.extend([seg.role] * n)
-        if options.spans:
-            spans.extend((start + a, start + b) for a, b in offsets)
-            start += len(seg.text)
+class _Piece(NamedTuple):
+    """Text tokenized as one string (token_id None), or one marker given its id."""
+
+    segments: list[Segment]
+    offset: int  # where the piece starts in the rendered text
+    token_id: int | None
+
+
+def _tokenize(samples: Sequence[Sample], template: Template, tokenizer: TextTokenizer,
+              options: EncodeOptions) -> tuple[list, list]:
+    rendered = [render(s, template, options.mask, eos=tokenizer.eos, bos=tokenizer.bos) for s in samples]
+    plans = [_pieces(segments, template, tokenizer) for segments in rendered]
+    exact = tokenizer.hf.is_fast
+    texts, cuts, groups = [], [], []
+    for plan in plans:
+        for piece in plan:
+            if piece.token_id is None:
+                texts.append("".join(seg.text for seg in piece.segments))
+                piece_groups, piece_cuts = _groups(piece.segments, exact)
+                groups.append(piece_groups)
+                cuts.append(piece_cuts)
+    return plans, groups, tokenizer.encode_cut(texts, cuts, spans=options.spans)
+
+
+def _pieces(segments: list[Segment], template: Template, tokenizer: TextTokenizer) -> list[_Piece]:
+    """Cut the rendered segments where tokenizing must restart: around markers the tokenizer does
+    not find in text, and, for templates whose reference tokenizes in pieces, around every marker
+    and at every {break}."""
+    pieces: list[_Piece] = []
+    current: list[Segment] = []
+    offset = start = 0
+    for seg in segments:
+        token_id = tokenizer.special_id(seg.text) if seg.marker else None
+        apart = token_id is not None and (template.pieces or not tokenizer.reads_in_text(seg.text))
+        if current and (apart or (template.pieces and (seg.starts_piece or current[-1].marker))):
+            pieces.append(_Piece(current, start, None))
+            current = []
+        if apart:
+            pieces.append(_Piece([seg], offset, token_id))
+        else:
+            if not current:
+                start = offset
+            current.append(seg)
+        offset += len(seg.text)
+    if current:
+        pieces.append(_Piece(current, start, None))
+    return pieces
+
+
+def _encode_batch(samples: Sequence[Sample], template: Template, tokenizer: TextTokenizer,
+                  options: EncodeOptions, tokenized: tuple[list, list, list]) -> list[EncodedSample]:
+    plans, all_groups, encodings = tokenized
+    encodings = iter(encodings)
+    all_groups = iter(all_groups)
+    out = []
+    for sample, plan in zip(samples, plans):
+        ids: list[int] = []
+        labels: list[int] = []
+        messages: list[int] = []
+        roles: list[str] = []
+        spans: list[tuple[int, int]] = []
+        kinds: list[str] = []
+        for piece in plan:
+            if piece.token_id is not None:
+                seg = piece.segments[0]
+                ids.append(piece.token_id)
+                labels.append(piece.token_id if seg.trained else IGNORE)
+                messages.append(seg.message)
+                roles.append(seg.role)
+                kinds.append(seg.kind)
+                spans.append((piece.offset, piece.offset + len(seg.text)))
+                continue
+            encoding = next(encodings)
+            groups = next(all_groups)
+            piece_ids = encoding.ids
+            bounds = [0, *encoding.starts, len(piece_ids)]
+            base = len(ids)
+            ids.extend(piece_ids)
+            # Per-token lists are built a group at a time with list.extend, in C: a Python step
+            # per token would cost as much as tokenizing.
+            for k, seg in enumerate(groups):
+                a, b = bounds[k], bounds[k + 1]
+                n = max(0, b - a)  # a group inside one token owns none
+                labels.extend(piece_ids[a:b] if seg.trained else [IGNORE] * n)
+                messages.extend([seg.message] * n)
+                roles.extend([seg.role] * n)
+                kinds.extend([seg.kind] * n)
+                if k and encoding.straddles[k - 1] and seg.trained:  # the token across the cut
+                    labels[base + a - 1] = piece_ids[a - 1]
+            if options.spans:
+                spans.extend((piece.offset + a, piece.offset + b) for a, b in encoding.spans)
+        text = "".join(seg.text for piece in plan for seg in piece.segments) if options.spans else ""
+        out.append(_finish(sample, template, tokenizer, options, ids, labels, messages, roles, spans, kinds, text))
+    return out
+
+
+def _groups(segments: list[Segment], exact: bool) -> tuple[list[Segment], list[int]]:
+    """The segments of a piece merged where nothing that labels need changes, and the character
+    positions where one group gives way to the next.
+
+    With offsets (fast tokenizers) a change of kind counts too; without, each cut costs an
+    encoding of the text before it, so only changes of message or training count there.
+    """
+    groups: list[Segment] = []
+    cuts: list[int] = []
+    previous = None
+    position = 0
+    for seg in segments:
+        key = (seg.message, seg.trained, seg.kind) if exact else (seg.message, seg.trained)
+        if key != previous:
+            if previous is not None:
+                cuts.append(position)
+            groups.append(seg)
+            previous = key
+        position += len(seg.text)
+    return groups, cuts
+
+
+def _finish(sample: Sample, template: Template, tokenizer: TextTokenizer, options: EncodeOptions,
+            ids: list[int], labels: list[int], messages: list[int], roles: list[str],
+            spans: list[tuple[int, int]], kinds: list[str], text: str) -> EncodedSample:
     if template.end_of_turn_is_next:
-        trained = [label != IGNORE for label in labels]
-        _train_as_chatglm3(trained, messages, trained_flags(sample, options.mask))
-        if not options.mask.train_end_of_turn:  # the ending token of each reply goes back to untrained
-            for i in range(1, len(messages)):
-                if messages[i] != messages[i - 1] and messages[i - 1] != TEMPLATE and roles[i - 1] in REPLY_SIDE:
-                    trained[i] = False
+        flags = trained_flags(sample, options.mask, template)
+        trained = [False] * len(ids)
+        _train_as_chatglm3(trained, messages, flags)
+        ends = [i for i in range(1, len(messages))
+                if messages[i] != messages[i - 1] and messages[i - 1] != TEMPLATE and roles[i - 1] in REPLY_SIDE]
+        for i in ends:
+            kinds[i] = "end"  # the token after a reply is its end of turn
+            if not options.mask.train_end_of_turn:
+                trained[i] = False
         labels = [tid if t else IGNORE for tid, t in zip(ids, trained)]
-        for i in range(1, len(kinds)):  # the token after a reply is its end of turn
-            if messages[i] != messages[i - 1] and roles[i - 1] in REPLY_SIDE:
-                kinds[i] = "end"
+        if template.end_of_turn_label == "{eos}" and tokenizer.hf.eos_token_id is not None:
+            for i in ends:
+                if trained[i]:
+                    labels[i] = int(tokenizer.hf.eos_token_id)
     if options.labels == "chatglm3":
-        flags = trained_flags(sample, options.mask)
+        flags = trained_flags(sample, options.mask, template)
         mask = [m != TEMPLATE and flags[m] for m in messages]
         labels = [IGNORE] + [tid if mask[i - 1] else IGNORE for i, tid in enumerate(ids) if i > 0]
         labels = labels[:len(ids)]
     length_before, trained_before = len(ids), len(labels) - labels.count(IGNORE)
     keep, cut = _truncate(labels, messages, sample, options)
     pick = (lambda seq: tuple(seq[i] for i in keep)) if keep is not None else tuple
-    text = "".join(seg.text for seg in segments) if options.spans else ""
     return EncodedSample(pick(ids), pick(labels), pick(messages), pick(roles), pick(spans) if spans else (),
                          pick(kinds), text, template.name, options.labels, length_before, trained_before, cut)
 

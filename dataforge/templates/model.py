@@ -2,14 +2,25 @@
 
 Formats are plain strings with placeholders, replaced literally (not with str.format, so that
 JSON braces need no escaping): ``{content}`` the message text, ``{eos}``/``{bos}`` the tokenizer's
-end/begin-of-sequence tokens, and in tool calls ``{name}``, ``{arguments}`` (JSON) and ``{kwargs}``
-(Python keyword arguments, as ChatGLM3 writes calls). Everything outside ``{content}`` is
-scaffolding and never trained; the assistant's end of turn is trained unless the user says not.
+end/begin-of-sequence tokens, and in tool calls ``{name}``, ``{arguments}`` (JSON), ``{call}``
+(``{"name": ..., "arguments": ...}``) and ``{kwargs}`` (Python keyword arguments, as ChatGLM3
+writes calls). ``{break}`` renders nothing; in a template whose reference encodes in pieces it
+ends one piece (see ``pieces``). Everything outside ``{content}`` is scaffolding and never
+trained, except inside a reply's body; the assistant's end of turn is trained unless the user
+says not.
+
+How a template is encoded (masking does it; see dataforge.masking.encode): the rendered text is
+tokenized whole, as an inference server tokenizes the same layout, with the template's markers
+and EOS/BOS as their single token ids; labels follow the characters each token covers. A
+template with ``pieces`` set follows a reference that tokenizes each marker, each message text
+and each ``{break}``-separated part on its own instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from dataforge.model import Role
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,9 @@ class Template:
     user: str
     #: (header, body) of an assistant reply; the body holds {content} and is what gets trained
     assistant: tuple[str, str]
+    #: the code or documentation this layout follows, and what dataforge does differently on purpose
+    reference: str = ""
+    departures: tuple[str, ...] = ()
     #: what closes a reply, trained by default so the model learns to stop
     end_of_turn: str = "{eos}"
     #: after the end of turn; never trained
@@ -32,12 +46,39 @@ class Template:
     default_system_with_input: str | None = None
     #: (header, body) of a tool call; None renders a call as an assistant reply whose text is {call}
     tool_call: tuple[str, str] | None = None
+    #: Qwen: a reply and the tool calls after it form one turn, joined by this text (trained with
+    #: the reply); None: each reply-side message is a turn of its own
+    reply_joiner: str | None = None
     observation: str = "Observation: {content}\n"
+    #: Qwen: (opening, closing) around a run of consecutive observations, which form one turn
+    observation_group: tuple[str, str] | None = None
     #: how tool definitions join the system prompt; {tools} is their JSON
     tools: str = "You have access to the following tools:\n{tools}"
+    #: "indented": the list as JSON with an indent of 4 (ChatGLM3); "lines": one compact JSON
+    #: object per line (Qwen2.5)
+    tools_json: str = "indented"
+    #: the tools text comes after the system text (Qwen2.5) instead of before it
+    tools_after_system: bool = False
     prefix: str = ""
     suffix: str = ""
-    #: ChatGLM3 has no end-of-turn token: the next role token (or the final EOS) ends a reply
+    #: ChatGLM3 and Baichuan2 have no end-of-turn token: the next marker (or the final EOS) ends a
+    #: reply, and is trained as its end
     end_of_turn_is_next: bool = False
+    #: the label that end token gets instead of its own id (Baichuan2 teaches EOS there); "" keeps it
+    end_of_turn_label: str = ""
+    #: the reference tokenizes each marker, message text and {break}-separated part on its own
+    pieces: bool = False
+    #: message text is stripped of surrounding whitespace (Llama-3's template trims it)
+    trim: bool = False
+    #: roles this template never trains, whatever a message's `loss` flag says (lint: M007)
+    never_trained: frozenset[str] = frozenset()
     #: markers the template relies on: each should be one token, and none may appear in content
     control_tokens: tuple[str, ...] = ()
+
+    def trains(self, role: str, flag: object) -> bool:
+        """Whether a message of ``role`` with `loss` value ``flag`` is trained by default."""
+        if role in self.never_trained:
+            return False
+        if type(flag) is bool:
+            return flag
+        return role in (Role.ASSISTANT, Role.TOOL_CALL)

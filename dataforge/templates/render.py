@@ -1,20 +1,28 @@
 """Render a Sample with a Template into segments: pieces of text, each tied to its message and
-marked trained or not. No tokenizer here; encoding the segments is masking's job."""
+marked trained or not. No tokenizer here; encoding the segments is masking's job.
+
+The segments joined are the text an inference server would tokenize. Markers (the template's
+control tokens, EOS and BOS) are segments of their own, so that masking can give them their
+single token ids even with tokenizers that do not find them in text; message text is never
+searched for markers ("sop" inside "people" stays text).
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dataforge.errors import DataforgeError
 from dataforge.model import PROMPT_SIDE, REPLY_SIDE, Message, Role, Sample
 from dataforge.templates.model import Template
 
 TEMPLATE = -1  # the message index of text the template adds (prefix, default system, EOS ...)
-_PLACEHOLDER = re.compile(r"\{(content|instruction|input|eos|bos|name|arguments|call|kwargs)\}")
+_PLACEHOLDER = re.compile(r"\{(content|instruction|input|eos|bos|name|arguments|call|kwargs|break)\}")
+_SPECIAL = ("eos", "bos")
 
 
 class Segment(NamedTuple):
@@ -23,6 +31,8 @@ class Segment(NamedTuple):
     role: str  # the message's role; "template" for the template's own text
     trained: bool
     kind: str  # prefix, system, header, content, end, separator, suffix
+    marker: bool = False  # a control token of the template, or EOS/BOS
+    starts_piece: bool = False  # after a {break}: a template with `pieces` tokenizes it apart
 
 
 @dataclass(frozen=True)
@@ -38,108 +48,171 @@ class RenderError(DataforgeError):
     """The template cannot lay out this sample (lint reports it as M004)."""
 
 
-def trained_flags(sample: Sample, options: MaskOptions) -> list[bool]:
-    messages = sample.messages
-    flags = []
-    for m in messages:
-        trained = m.trained
-        if options.train_on_prompt and m.loss is None and m.role in (Role.SYSTEM, *PROMPT_SIDE):
-            trained = True
-        flags.append(trained)
+def trained_flags(sample: Sample, options: MaskOptions, template: Template | None = None) -> list[bool]:
+    """Per message: is it trained? Its role's default, its `loss` flag unless the template never
+    trains the role, then the run's options (which override even the template). Without a
+    template (a tokenizer's own chat template), every flag is honoured."""
+    roles = sample.roles
+    trains = template.trains if template is not None else _NO_TEMPLATE.trains
+    flags = [trains(role, loss) for role, loss in zip(roles, sample.losses)]
+    if options.train_on_prompt:
+        flags = [flag or (loss is None and role in (Role.SYSTEM, *PROMPT_SIDE))
+                 for flag, role, loss in zip(flags, roles, sample.losses)]
     if options.last_turn_only:
-        last = max((i for i, m in enumerate(messages) if m.role in REPLY_SIDE), default=None)
+        last = max((i for i, role in enumerate(roles) if role in REPLY_SIDE), default=None)
         flags = [flag and i == last for i, flag in enumerate(flags)]
     return flags
+
+
+_NO_TEMPLATE = Template("", "", user="", assistant=("", ""))
+
+
+def tool_list(tools: Any) -> Any:
+    """The tool definitions to lay out, or None: a JSON string is parsed, and an empty list (as
+    `"tools": "[]"` in much ShareGPT data) means no tools, so no tools preamble."""
+    if isinstance(tools, str):
+        try:
+            tools = json.loads(tools)
+        except ValueError:
+            return tools or None  # laid out as given; lint reports the invalid JSON
+    return tools if tools not in (None, [], {}, "") else None
 
 
 def render(sample: Sample, template: Template, options: MaskOptions = MaskOptions(),
            eos: str = "", bos: str = "") -> list[Segment]:
     """The segments of ``sample`` laid out by ``template``; ``eos``/``bos`` are the tokenizer's."""
     messages = sample.messages
-    flags = trained_flags(sample, options)
+    if template.trim:
+        messages = tuple(m._replace(content=m.content.strip()) for m in messages)
+    flags = trained_flags(sample, options, template)
     out: list[Segment] = []
     specials = {"eos": eos, "bos": bos}
-
-    def add(text: str, index: int, role: str, trained: bool, kind: str) -> None:
-        if text:
-            out.append(Segment(text, index, role, trained, kind))
+    markers = template.control_tokens
+    pending_break = False
 
     def fill(fmt: str, values: dict, index: int, role: str, trained: bool, literal_kind: str,
              literal_trained: bool = False) -> None:
         """Literal text as scaffolding (or trained, inside a reply's body), placeholders as content."""
-        for literal, key in _parts(fmt):
+        nonlocal pending_break
+        for literal, key in _parts(fmt, markers):
+            if key == "break":
+                pending_break = True
+                continue
             if literal:
-                add(literal, index, role, literal_trained, literal_kind)
-            elif key in specials:
-                add(specials[key], index, role, literal_trained, literal_kind)
+                text, kind, seg_trained, marker = literal, literal_kind, literal_trained, literal in markers
+            elif key in _SPECIAL:
+                text, kind, seg_trained, marker = specials[key], literal_kind, literal_trained, True
             else:
-                add(values.get(key, ""), index, role, trained, "content")
+                text, kind, seg_trained, marker = values.get(key, ""), "content", trained, False
+            if text:
+                out.append(Segment(text, index, role, seg_trained, kind, marker, pending_break))
+                pending_break = False
 
     system_index = next((i for i, m in enumerate(messages) if m.role == Role.SYSTEM), None)
-    system_segments = _system_segments(sample, template, system_index, flags, specials, fill, out)
+    system_segments = _system_segments(sample, messages, template, system_index, flags, fill, out)
 
     fill(template.prefix, {}, TEMPLATE, "template", False, "prefix")
     if not template.system_in_first_user:
         out.extend(system_segments)
         system_segments = []
+    joiner = template.reply_joiner
+    n = len(messages)
     for i, m in enumerate(messages):
         trained = flags[i]
-        if m.role == Role.SYSTEM:
+        role = m.role
+        before = messages[i - 1].role if i else None
+        after = messages[i + 1].role if i + 1 < n else None
+        if role == Role.SYSTEM:
             if i != system_index:  # a second system message: laid out as one (lint reports it)
-                fill(template.system, {"content": m.content}, i, m.role, trained, "header")
+                fill(template.system, {"content": m.content}, i, role, trained, "header")
             continue
-        if m.role == Role.USER:
+        if role == Role.USER:
             fmt, values = template.user, {"content": m.content}
             if template.user_with_input and isinstance(m.data, tuple) and m.data[1]:
                 fmt, values = template.user_with_input, {"instruction": m.data[0], "input": m.data[1]}
             if system_segments:  # Llama-2: the system prompt opens the first user turn
-                before, _, after = fmt.partition("[INST] ")
-                fill(before + "[INST] ", {}, i, m.role, False, "header")
+                before_text, _, after_text = fmt.partition("[INST] ")
+                fill(before_text + "[INST] ", {}, i, role, False, "header")
                 out.extend(system_segments)
                 system_segments = []
-                fill(after, values, i, m.role, trained, "header")
+                fill(after_text, values, i, role, trained, "header")
             else:
-                fill(fmt, values, i, m.role, trained, "header")
-        elif m.role == Role.ASSISTANT:
-            _reply(template.assistant, {"content": m.content}, i, m, trained, template, options, fill)
-        elif m.role == Role.TOOL_CALL:
-            header, body = template.assistant
-            header_body = template.tool_call or (header, body.replace("{content}", "{call}"))
-            _reply(header_body, _call_values(m), i, m, trained, template, options, fill)
-        elif m.role == Role.OBSERVATION:
-            fill(template.observation, {"content": m.content}, i, m.role, trained, "header")
+                fill(fmt, values, i, role, trained, "header")
+        elif role in REPLY_SIDE:
+            if role == Role.ASSISTANT:
+                header, body = template.assistant
+                values = {"content": m.content}
+                if joiner is not None and not m.content and after == Role.TOOL_CALL:
+                    continue  # an empty reply before its tool calls: the calls carry the turn
+            else:
+                header, body = template.tool_call or (template.assistant[0],
+                                                      template.assistant[1].replace("{content}", "{call}"))
+                values = call_values(m)
+            continued = joiner is not None and before in REPLY_SIDE
+            if continued:  # the same turn goes on: no new header
+                fill(joiner, {}, i, role, False, "content", literal_trained=trained)
+            else:
+                fill(header, values, i, role, False, "header")
+            fill(body, values, i, role, trained, "content", literal_trained=trained)
+            if joiner is None or after not in REPLY_SIDE:
+                end_trained = trained and options.train_end_of_turn
+                fill(template.end_of_turn, {}, i, role, end_trained, "end", literal_trained=end_trained)
+                fill(template.separator, {}, i, role, False, "separator")
+        elif role == Role.OBSERVATION:
+            group = template.observation_group
+            if group and before != Role.OBSERVATION:
+                fill(group[0], {}, i, role, False, "header")
+            fill(template.observation, {"content": m.content}, i, role, trained, "header")
+            if group and after != Role.OBSERVATION:
+                fill(group[1], {}, i, role, False, "header")
         else:
-            raise RenderError(f"template {template.name} cannot lay out role {m.role!r} (at {m.path})")
+            raise RenderError(f"template {template.name} cannot lay out role {role!r} (at {m.path})")
     fill(template.suffix, {}, TEMPLATE, "template", False, "suffix")
     return out
 
 
 @lru_cache(maxsize=512)
-def _parts(fmt: str) -> tuple[tuple[str, str], ...]:
-    """A format string as (literal, "") and ("", placeholder) parts, parsed once."""
+def _parts(fmt: str, markers: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A format string as (literal, "") and ("", placeholder) parts, parsed once; every marker
+    inside a literal is a part of its own."""
     parts, pos = [], 0
     for m in _PLACEHOLDER.finditer(fmt):
-        parts += [(fmt[pos:m.start()], ""), ("", m.group(1))]
+        parts += [(literal, "") for literal in _split_markers(fmt[pos:m.start()], markers)]
+        parts.append(("", m.group(1)))
         pos = m.end()
-    parts.append((fmt[pos:], ""))
+    parts += [(literal, "") for literal in _split_markers(fmt[pos:], markers)]
     return tuple(p for p in parts if p != ("", ""))
 
 
-def _system_segments(sample: Sample, template: Template, system_index: int | None, flags: list[bool],
-                     specials: dict, fill, out: list[Segment]) -> list[Segment]:
+def _split_markers(text: str, markers: tuple[str, ...]) -> list[str]:
+    if not markers or not text:
+        return [text]
+    pattern = "(" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + ")"
+    return [piece for piece in re.split(pattern, text) if piece]
+
+
+def _system_segments(sample: Sample, messages: tuple[Message, ...], template: Template, system_index: int | None,
+                     flags: list[bool], fill, out: list[Segment]) -> list[Segment]:
     """The system turn: the sample's system message, tool definitions, or the template's default."""
-    messages = sample.messages
     text = messages[system_index].content if system_index is not None else None
-    if sample.tools is not None:
-        tools = template.tools.replace("{tools}", json.dumps(sample.tools, ensure_ascii=False, indent=4))
-        # One system turn, even with both: the reference ChatGLM3 demo would make two (rule T008).
-        text = tools if text is None else f"{tools}\n\n{text}"
-    index, trained = (system_index, flags[system_index]) if system_index is not None else (TEMPLATE, False)
     if text is None:
         with_input = any(isinstance(m.data, tuple) and m.data[1] for m in messages if m.role == Role.USER)
         text = (template.default_system_with_input if with_input else None) or template.default_system
+    tools = tool_list(sample.tools)
+    if tools is not None:
+        if template.tools_json == "lines" and isinstance(tools, list):
+            listed = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
+        else:
+            listed = json.dumps(tools, ensure_ascii=False, indent=4)
+        preamble = template.tools.replace("{tools}", listed)
+        # One system turn, even with both: the reference ChatGLM3 demo would make two (rule T008).
         if text is None:
-            return []
+            text = preamble
+        else:
+            text = f"{text}\n\n{preamble}" if template.tools_after_system else f"{preamble}\n\n{text}"
+    if text is None:
+        return []
+    index, trained = (system_index, flags[system_index]) if system_index is not None else (TEMPLATE, False)
     start = len(out)
     fill(template.system, {"content": text}, index, Role.SYSTEM if index != TEMPLATE else "template", trained, "system")
     segments = out[start:]
@@ -147,21 +220,24 @@ def _system_segments(sample: Sample, template: Template, system_index: int | Non
     return segments
 
 
-def _reply(header_body: tuple[str, str], values: dict, index: int, m: Message, trained: bool,
-           template: Template, options: MaskOptions, fill) -> None:
-    header, body = header_body
-    fill(header, values, index, m.role, False, "header")
-    fill(body, values, index, m.role, trained, "content", literal_trained=trained)
-    fill(template.end_of_turn, {}, index, m.role, trained and options.train_end_of_turn, "end",
-         literal_trained=trained and options.train_end_of_turn)
-    fill(template.separator, {}, index, m.role, False, "separator")
-
-
-def _call_values(m: Message) -> dict:
+def call_values(m: Message) -> dict:
     arguments = m.arguments if m.arguments is not None else {}
-    if isinstance(arguments, dict):
-        kwargs = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
-    else:
-        kwargs = str(arguments)
-    return {"name": m.name or "", "arguments": json.dumps(arguments, ensure_ascii=False), "kwargs": kwargs,
+    if isinstance(arguments, str):  # OpenAI and ShareGPT give arguments as a JSON string
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    return {"name": m.name if isinstance(m.name, str) else "", "kwargs": python_call_arguments(arguments),
+            "parsed": arguments,
+            "arguments": json.dumps(arguments, ensure_ascii=False),
             "call": json.dumps({"name": m.name, "arguments": arguments}, ensure_ascii=False)}
+
+
+def python_call_arguments(arguments: Any) -> str:
+    """Keyword arguments as Python source, the way ChatGLM3's demo writes a call: each value a
+    constant unparsed by Python's own ast module (so quoting follows Python's rules)."""
+    if not isinstance(arguments, dict):
+        return str(arguments)
+    call = ast.Call(func=ast.Name(id="f"), args=[],
+                    keywords=[ast.keyword(arg=str(k), value=ast.Constant(v)) for k, v in arguments.items()])
+    return ast.unparse(call)[2:-1]

@@ -1,7 +1,8 @@
 """Every template, token by token: the rendered text and which tokens are trained (inside ⟦ ⟧),
 for a single turn, several turns, a system message, a tool call with its observation, and
 `loss` flags that override the defaults. Expectations are written by hand from each model
-family's documented layout."""
+family's documented layout. The text is tokenized whole, so a token that holds the last
+character of a prompt and the first of a reply (" hi", ":ciao") is trained."""
 
 import pytest
 
@@ -28,6 +29,7 @@ SAMPLES = {
     "loss": Sample.of([U("hi", loss=True), A("hello", loss=False), U("bye"), A("ciao")]),
 }
 CALL = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+LLAMA3_CALL = '{"name": "get_weather", "parameters": {"city": "Paris"}}'
 
 
 def llama3(role):
@@ -35,7 +37,8 @@ def llama3(role):
 
 
 B3 = "<|begin_of_text|>"
-ALPACA = ("Below is an instruction that describes a task. "
+QWEN_SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+ALPACA = ("<s>Below is an instruction that describes a task. "
           "Write a response that appropriately completes the request.\n\n")
 YAYI = "<|System|>:\n" + TEMPLATES["yayi"].default_system + "\n\n"
 GUANACO = ("A chat between a curious human and an artificial intelligence assistant. "
@@ -55,6 +58,19 @@ EXPECTED = {
         "loss": "<|im_start|>user\n⟦hi⟧<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"
                 "<|im_start|>user\nbye<|im_end|>\n<|im_start|>assistant\n⟦ciao<|im_end|>⟧\n",
     },
+    "qwen2.5": {case: QWEN_SYSTEM + text if case != "system" else text for case, text in (
+        ("single", "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n⟦hello<|im_end|>⟧\n"),
+        ("multi", "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n⟦hello<|im_end|>⟧\n"
+                  "<|im_start|>user\nbye<|im_end|>\n<|im_start|>assistant\n⟦ciao<|im_end|>⟧\n"),
+        ("system", "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
+                   "<|im_start|>assistant\n⟦hello<|im_end|>⟧\n"),
+        ("tool", "<|im_start|>user\nweather?<|im_end|>\n<|im_start|>assistant\n"
+                 f"⟦<tool_call>\n{CALL}\n</tool_call><|im_end|>⟧\n"
+                 "<|im_start|>user\n<tool_response>\nsunny\n</tool_response><|im_end|>\n"
+                 "<|im_start|>assistant\n⟦sunny<|im_end|>⟧\n"),
+        ("loss", "<|im_start|>user\n⟦hi⟧<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"
+                 "<|im_start|>user\nbye<|im_end|>\n<|im_start|>assistant\n⟦ciao<|im_end|>⟧\n"),
+    )},
     # The reference demo's labels: everything after a trained message's role token, and the token after it.
     "chatglm3": {
         "single": "[gMASK]sop<|user|>\nhi<|assistant|>⟦\nhello</s>⟧",
@@ -62,14 +78,24 @@ EXPECTED = {
         "system": "[gMASK]sop<|system|>\nbe brief<|user|>\nhi<|assistant|>⟦\nhello</s>⟧",
         "tool": "[gMASK]sop<|user|>\nweather?<|assistant|>⟦get_weather\n```python\ntool_call(city='Paris')\n```"
                 "<|observation|>⟧\nsunny<|assistant|>⟦\nsunny</s>⟧",
-        "loss": "[gMASK]sop<|user|>⟦\nhi<|assistant|>⟧\nhello<|user|>\nbye<|assistant|>⟦\nciao</s>⟧",
+        # ChatGLM3 never trains a user message, whatever its flag
+        "loss": "[gMASK]sop<|user|>\nhi<|assistant|>\nhello<|user|>\nbye<|assistant|>⟦\nciao</s>⟧",
+    },
+    # The demo's input-output layout: no role tokens; made for one prompt and one response
+    "chatglm3-io": {
+        "single": "[gMASK]sophi⟦hello</s>⟧",
+        "multi": "[gMASK]sophi⟦hello</s>⟧bye⟦ciao</s>⟧",
+        "system": "[gMASK]sopbe briefhi⟦hello</s>⟧",
+        "tool": f"[gMASK]sopweather?⟦{CALL}</s>⟧Observation: sunny\n⟦sunny</s>⟧",
+        "loss": "[gMASK]sophihello</s>bye⟦ciao</s>⟧",
     },
     "llama2": {
         "single": "<s>[INST] hi [/INST]⟦ hello </s>⟧",
         "multi": "<s>[INST] hi [/INST]⟦ hello </s>⟧<s>[INST] bye [/INST]⟦ ciao </s>⟧",
         "system": "<s>[INST] <<SYS>>\nbe brief\n<</SYS>>\n\nhi [/INST]⟦ hello </s>⟧",
         "tool": f"<s>[INST] weather? [/INST]⟦ {CALL} </s>⟧<s>[INST] Observation: sunny [/INST]⟦ sunny </s>⟧",
-        "loss": "<s>[INST] ⟦hi⟧ [/INST] hello </s><s>[INST] bye [/INST]⟦ ciao </s>⟧",
+        # " hi" is one token: it holds a trained character, so it is trained
+        "loss": "<s>[INST]⟦ hi⟧ [/INST] hello </s><s>[INST] bye [/INST]⟦ ciao </s>⟧",
     },
     "llama3": {
         "single": f"{B3}{llama3('user')}hi<|eot_id|>{llama3('assistant')}⟦hello<|eot_id|>⟧",
@@ -77,35 +103,36 @@ EXPECTED = {
                  f"{llama3('user')}bye<|eot_id|>{llama3('assistant')}⟦ciao<|eot_id|>⟧",
         "system": f"{B3}{llama3('system')}be brief<|eot_id|>{llama3('user')}hi<|eot_id|>"
                   f"{llama3('assistant')}⟦hello<|eot_id|>⟧",
-        "tool": f"{B3}{llama3('user')}weather?<|eot_id|>{llama3('assistant')}⟦{CALL}<|eot_id|>⟧"
+        "tool": f"{B3}{llama3('user')}weather?<|eot_id|>{llama3('assistant')}⟦{LLAMA3_CALL}<|eot_id|>⟧"
                 f"{llama3('ipython')}sunny<|eot_id|>{llama3('assistant')}⟦sunny<|eot_id|>⟧",
         "loss": f"{B3}{llama3('user')}⟦hi⟧<|eot_id|>{llama3('assistant')}hello<|eot_id|>"
                 f"{llama3('user')}bye<|eot_id|>{llama3('assistant')}⟦ciao<|eot_id|>⟧",
     },
+    # EOS only at the end; the user token after a reply is trained, with EOS as its label
     "baichuan2": {
         "single": "<reserved_106>hi<reserved_107>⟦hello</s>⟧",
-        "multi": "<reserved_106>hi<reserved_107>⟦hello</s>⟧<reserved_106>bye<reserved_107>⟦ciao</s>⟧",
+        "multi": "<reserved_106>hi<reserved_107>⟦hello<reserved_106>⟧bye<reserved_107>⟦ciao</s>⟧",
         "system": "be brief<reserved_106>hi<reserved_107>⟦hello</s>⟧",
-        "tool": f"<reserved_106>weather?<reserved_107>⟦{CALL}</s>⟧<reserved_106>Observation: sunny"
+        "tool": f"<reserved_106>weather?<reserved_107>⟦{CALL}<reserved_106>⟧Observation: sunny"
                 "<reserved_107>⟦sunny</s>⟧",
-        "loss": "<reserved_106>⟦hi⟧<reserved_107>hello</s><reserved_106>bye<reserved_107>⟦ciao</s>⟧",
+        "loss": "<reserved_106>hi<reserved_107>hello<reserved_106>bye<reserved_107>⟦ciao</s>⟧",
     },
     "alpaca": {
         "single": ALPACA + "### Instruction:\nhi\n\n### Response:⟦hello</s>⟧\n\n",
         "multi": ALPACA + "### Instruction:\nhi\n\n### Response:⟦hello</s>⟧\n\n"
-                          "### Instruction:\nbye\n\n### Response:⟦ciao</s>⟧\n\n",
-        "system": "be brief\n\n### Instruction:\nhi\n\n### Response:⟦hello</s>⟧\n\n",
+                          "### Instruction:\nbye\n\n### Response⟦:ciao</s>⟧\n\n",
+        "system": "<s>be brief\n\n### Instruction:\nhi\n\n### Response:⟦hello</s>⟧\n\n",
         "tool": ALPACA + f"### Instruction:\nweather?\n\n### Response:⟦{CALL}</s>⟧\n\nObservation: sunny\n"
                          "⟦sunny</s>⟧\n\n",
         "loss": ALPACA + "### Instruction:\n⟦hi⟧\n\n### Response:hello</s>\n\n"
-                         "### Instruction:\nbye\n\n### Response:⟦ciao</s>⟧\n\n",
+                         "### Instruction:\nbye\n\n### Response⟦:ciao</s>⟧\n\n",
     },
     "linly": {
         "single": "### Instruction:hi  ### Response:⟦hello</s>⟧\n",
-        "multi": "### Instruction:hi  ### Response:⟦hello</s>⟧\n### Instruction:bye  ### Response:⟦ciao</s>⟧\n",
+        "multi": "### Instruction:hi  ### Response:⟦hello</s>⟧\n### Instruction:bye  ### Response⟦:ciao</s>⟧\n",
         "system": "be brief\n\n### Instruction:hi  ### Response:⟦hello</s>⟧\n",
         "tool": f"### Instruction:weather?  ### Response:⟦{CALL}</s>⟧\nObservation: sunny\n⟦sunny</s>⟧\n",
-        "loss": "### Instruction:⟦hi⟧  ### Response:hello</s>\n### Instruction:bye  ### Response:⟦ciao</s>⟧\n",
+        "loss": "### Instruction:⟦hi⟧  ### Response:hello</s>\n### Instruction:bye  ### Response⟦:ciao</s>⟧\n",
     },
     "nous": {
         "single": "### Instruction:\nhi\n\n### Response:\n⟦hello</s>⟧\n\n",
@@ -132,12 +159,12 @@ EXPECTED = {
         "loss": "### User:\n⟦hi⟧\n\n### Assistant:\nhello</s>\n\n### User:\nbye\n\n### Assistant:\n⟦ciao</s>⟧\n\n",
     },
     "guanaco": {
-        "single": GUANACO + "### Human: hi ### Assistant: ⟦hello</s>⟧ ",
-        "multi": GUANACO + "### Human: hi ### Assistant: ⟦hello</s>⟧ ### Human: bye ### Assistant: ⟦ciao</s>⟧ ",
-        "system": "be brief\n### Human: hi ### Assistant: ⟦hello</s>⟧ ",
-        "tool": GUANACO + f"### Human: weather? ### Assistant: ⟦{CALL}</s>⟧ ### Human: Observation: sunny "
-                          "### Assistant: ⟦sunny</s>⟧ ",
-        "loss": GUANACO + "### Human: ⟦hi⟧ ### Assistant: hello</s> ### Human: bye ### Assistant: ⟦ciao</s>⟧ ",
+        "single": GUANACO + "### Human: hi ### Assistant:⟦ hello</s>⟧ ",
+        "multi": GUANACO + "### Human: hi ### Assistant:⟦ hello</s>⟧ ### Human: bye ### Assistant:⟦ ciao</s>⟧ ",
+        "system": "be brief\n### Human: hi ### Assistant:⟦ hello</s>⟧ ",
+        "tool": GUANACO + f"### Human: weather? ### Assistant:⟦ {CALL}</s>⟧ ### Human: Observation: sunny "
+                          "### Assistant:⟦ sunny</s>⟧ ",
+        "loss": GUANACO + "### Human:⟦ hi⟧ ### Assistant: hello</s> ### Human: bye ### Assistant:⟦ ciao</s>⟧ ",
     },
 }
 
@@ -173,6 +200,6 @@ def test_alpaca_with_input(tokenizer):
     sample = FORMATS["alpaca"].read({"instruction": "Say hi", "input": "to Bob", "output": "Hi Bob"}, [])
     encoded = encode(sample, TEMPLATES["alpaca"], tokenizer, SHOWN)
     assert marked(encoded) == (
-        "Below is an instruction that describes a task, paired with an input that provides further context. "
+        "<s>Below is an instruction that describes a task, paired with an input that provides further context. "
         "Write a response that appropriately completes the request.\n\n"
         "### Instruction:\nSay hi\n\n### Input:\nto Bob\n\n### Response:⟦Hi Bob</s>⟧\n\n")

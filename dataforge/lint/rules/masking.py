@@ -41,6 +41,13 @@ register(
          "It is encoded as the control token itself and breaks the layout; remove or escape it.",
          bad='{"conversations": [{"role": "user", "content": "hi<|im_end|>"}, {"role": "assistant", "content": "hello"}]}\n',
          good=_SHORT, example_options={"template": "qwen"}),
+    Rule("M007", "loss-flag-ignored", W,
+         "A message asks to be trained (`loss: true`) in a role the template never trains.",
+         "The template follows its model's reference, which never trains that role (ChatGLM3 and Baichuan2 "
+         "train replies only); drop the flag, or pick a template that honours it (qwen, llama3, hf ...).",
+         bad='{"conversations": [{"role": "user", "content": "hi", "loss": true}, '
+             '{"role": "assistant", "content": "hello"}]}\n',
+         good=_SHORT, example_options={"template": "chatglm3"}),
 )
 
 
@@ -63,6 +70,16 @@ def check_text(sample: Sample, markers: tuple[str, ...], report: Report) -> None
             if marker in content:
                 report("M006", path, f"the text holds the control token {marker!r}")
                 break
+
+
+def check_flags(sample: Sample, session: MaskingSession, report: Report) -> None:
+    never = session.template.never_trained if session.template is not None else ()
+    if not never:
+        return
+    for role, loss, path in zip(sample.roles, sample.losses, sample.paths):
+        if loss is True and role in never:
+            report("M007", path, f"template {session.template_name} never trains {role} messages: "
+                                 "this `loss: true` has no effect")
 
 
 def check_encoded(sample: Sample, encoded: EncodedSample, session: MaskingSession, report: Report) -> None:
