@@ -23,7 +23,8 @@ SPECIAL = {
 
 # M005 is about the pairing of tokenizer and template, not the data: its good case pairs the same
 # data with a template whose markers the built-in (Qwen) tokenizer holds as single tokens.
-GOOD_OPTIONS = {"M005": {"template": "qwen"}}
+# Good examples linted under a template whose markers the built-in tokenizer holds as tokens
+GOOD_OPTIONS = {"M005": {"template": "qwen"}, "M007": {"template": "qwen"}}
 
 
 def lint(tmp_path, files: dict[str, bytes], fmt: str | None = None, options: dict | None = None) -> list:
