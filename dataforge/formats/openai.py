@@ -73,7 +73,16 @@ class OpenAIMessages(Format):
             content = _read_content(m, path, problems, nullable=role == Role.ASSISTANT and "tool_calls" in m)
             loss = _read_weight(m, path, problems)
             if role == Role.OBSERVATION:
-                name = m.get("name") or call_names.get(m.get("tool_call_id"))
+                call_id = m.get("tool_call_id")
+                if call_id is not None and type(call_id) is not str:
+                    problems.append(Problem(WRONG_TYPE, path + ".tool_call_id",
+                                            f"tool_call_id must be a string, got {type_name(call_id)}"))
+                    call_id = None
+                name = m.get("name")
+                if name is not None and type(name) is not str:
+                    problems.append(Problem(WRONG_TYPE, path + ".name", f"name must be a string, got {type_name(name)}"))
+                    name = None
+                name = name or call_names.get(call_id)
                 messages.append(Message(role, content, None, name, path=path))
                 continue
             if role != Role.ASSISTANT or content or "tool_calls" not in m:

@@ -35,7 +35,11 @@ def check_sample(sample: Sample, fmt: Format, report: Report) -> None:
         # What the tool rules look at: the names called, which calls have arguments, the names declared.
         arguments = sample.arguments
         key += (sample.names, None if arguments is None else tuple(map(type, arguments)), _declared(sample.tools))
-    verdict = _shapes.get(key)
+    try:
+        verdict = _shapes.get(key)
+    except TypeError:  # a value of the wrong type (a list as a `loss` flag): judged afresh, nothing remembered
+        run_families(sample, fmt, report)
+        return
     if verdict is None:
         if len(_shapes) >= 4096:  # a dataset of endless shapes: start over rather than grow
             _shapes.clear()
