@@ -23,7 +23,8 @@ class Role:
     ALL = (SYSTEM, USER, ASSISTANT, TOOL_CALL, OBSERVATION)
 
 
-# Who is trained when a message carries no `loss` flag (FORMATS.md section 1).
+# Who is trained when a message carries no `loss` flag: ChatGLM3's data format trains every role
+# but system and user by default.
 TRAINED_BY_DEFAULT = frozenset({Role.ASSISTANT, Role.TOOL_CALL})
 KNOWN_ROLES = frozenset(Role.ALL)
 # The two sides of a conversation: prompts come from the user or a tool, replies from the model.

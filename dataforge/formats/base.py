@@ -271,12 +271,13 @@ def _json_writer() -> Callable[[Any], str]:
 
 
 #: JSON text as the formats' reference tools write it: ``json.dumps(value, ensure_ascii=False)``
-#: (FORMATS.md section 1), so tool arguments and observations round-trip byte for byte.
+#: (ChatGLM3's demo writes a non-string observation that way), so tool arguments and observations
+#: round-trip byte for byte.
 dumps: Callable[[Any], str] = _json_writer()
 
 
 def observation_text(payload: Any) -> str:
-    """Observations that are not strings are shown as JSON (FORMATS.md section 1)."""
+    """Observations that are not strings are shown as JSON, as ChatGLM3's demo feeds them to the model."""
     return payload if type(payload) is str else dumps(payload)
 
 
