@@ -92,3 +92,13 @@ def test_lint_with_masking(run_line):
     assert result.exit_code == 1
     assert f"{path}:1:1: M001 error: truncation to 64 tokens removes all 47 trained tokens (record 0)" in result.stdout
     assert run_line(f"dataforge lint {path} --max-len 4096").exit_code == 0
+
+
+def test_templates_say_which_reference_they_follow(run_line):
+    out = run_line("dataforge templates --verbose").stdout
+    blocks = re.split(r"\n(?=\S)", out.strip())
+    assert [b.split()[0] for b in blocks] == [*TEMPLATES, "hf"]
+    for block in blocks:
+        assert "follows:" in block
+        assert all(len(line) <= 100 for line in block.splitlines()[1:])
+    assert "Baichuan2's fine-tune.py" in out and "ChatGLM3's fine-tuning demo" in out
