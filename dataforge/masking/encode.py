@@ -2,6 +2,8 @@
 
 An EncodedSample is what the preview shows and what the trainer feeds to the model: ids, labels
 (-100 where not trained), and for every token the message, role and character span it came from.
+The rendered text is tokenized whole, as an inference server tokenizes it (see encode_many for
+how labels follow characters); templates whose reference tokenizes in pieces say so (`pieces`).
 
 Label conventions:
 - ``unshifted`` (default): labels[i] = ids[i] where token i is trained. Models shift internally.
