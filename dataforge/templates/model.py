@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataforge.model import Role
-
 
 @dataclass(frozen=True)
 class Template:
@@ -74,11 +72,3 @@ class Template:
     never_trained: frozenset[str] = frozenset()
     #: markers the template relies on: each should be one token, and none may appear in content
     control_tokens: tuple[str, ...] = ()
-
-    def trains(self, role: str, flag: object) -> bool:
-        """Whether a message of ``role`` with `loss` value ``flag`` is trained by default."""
-        if role in self.never_trained:
-            return False
-        if type(flag) is bool:
-            return flag
-        return role in (Role.ASSISTANT, Role.TOOL_CALL)

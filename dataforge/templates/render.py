@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from dataforge.errors import DataforgeError
-from dataforge.model import PROMPT_SIDE, REPLY_SIDE, Message, Role, Sample
+from dataforge.model import PROMPT_SIDE, REPLY_SIDE, TRAINED_BY_DEFAULT, Message, Role, Sample
 from dataforge.templates.model import Template
 
 TEMPLATE = -1  # the message index of text the template adds (prefix, default system, EOS ...)
@@ -53,8 +53,10 @@ def trained_flags(sample: Sample, options: MaskOptions, template: Template | Non
     trains the role, then the run's options (which override even the template). Without a
     template (a tokenizer's own chat template), every flag is honoured."""
     roles = sample.roles
-    trains = template.trains if template is not None else _NO_TEMPLATE.trains
-    flags = [trains(role, loss) for role, loss in zip(roles, sample.losses)]
+    never = template.never_trained if template is not None else frozenset()
+    # As Message.trained, unless the template never trains the role
+    flags = [role not in never and (loss if type(loss) is bool else role in TRAINED_BY_DEFAULT)
+             for role, loss in zip(roles, sample.losses)]
     if options.train_on_prompt:
         flags = [flag or (loss is None and role in (Role.SYSTEM, *PROMPT_SIDE))
                  for flag, role, loss in zip(flags, roles, sample.losses)]
@@ -62,9 +64,6 @@ def trained_flags(sample: Sample, options: MaskOptions, template: Template | Non
         last = max((i for i, role in enumerate(roles) if role in REPLY_SIDE), default=None)
         flags = [flag and i == last for i, flag in enumerate(flags)]
     return flags
-
-
-_NO_TEMPLATE = Template("", "", user="", assistant=("", ""))
 
 
 def tool_list(tools: Any) -> Any:

@@ -85,10 +85,6 @@ def chatglm(chatglm_folder) -> TextTokenizer:
     return load_tokenizer(str(chatglm_folder), trust_remote_code=True)
 
 
-def tokenizers(request, kinds):
-    return [request.getfixturevalue(kind) for kind in kinds]
-
-
 # -- templates tokenized whole ------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["tokenizer", "sentencepiece"])

@@ -7,6 +7,7 @@ import pytest
 from dataforge.errors import DataforgeError
 from dataforge.masking.tokenizer import load_tokenizer
 from tests.conftest import SAMPLES
+from tests.masking.conftest import train_sentencepiece
 
 CORPUS = [
     "退货政策：签收后七天内可以无理由退货。", "Hello, world!  Two spaces, tabs\tand\nnewlines\r\n",
@@ -48,30 +49,21 @@ def test_built_in_qwen_is_built_once_and_cached(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def sentencepiece_folder(tmp_path_factory):
-    """A Llama-style sentencepiece tokenizer trained here, offline, on the samples' text, in a
-    folder laid out as Llama-2 and Baichuan2 checkpoints ship it (tokenizer.model + config)."""
-    import sentencepiece as spm
-
+def plain_sentencepiece_folder(tmp_path_factory):
+    """A sentencepiece tokenizer folder laid out as Llama-2 checkpoints ship it (tokenizer.model and
+    a config), with no added tokens."""
     folder = tmp_path_factory.mktemp("sp")
-    text = folder / "corpus.txt"
-    text.write_text("\n".join(list(sample_texts()) * 3 + CORPUS * 3), encoding="utf-8")
-    # Llama's own settings: no normalisation, whitespace kept, unknown characters as bytes
-    spm.SentencePieceTrainer.train(input=str(text), model_prefix=str(folder / "tokenizer"), vocab_size=1000,
-                                   character_coverage=1.0, model_type="bpe", bos_id=1, eos_id=2, unk_id=0,
-                                   normalization_rule_name="identity", remove_extra_whitespaces=False,
-                                   byte_fallback=True, split_digits=True, minloglevel=2)
+    train_sentencepiece(folder)
     (folder / "tokenizer_config.json").write_text(json.dumps(
         {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}))
-    (folder / "corpus.txt").unlink()
     return folder
 
 
-def test_sentencepiece_folder(sentencepiece_folder):
+def test_sentencepiece_folder(plain_sentencepiece_folder):
     import sentencepiece as spm
 
-    tok = load_tokenizer(str(sentencepiece_folder))
-    reference = spm.SentencePieceProcessor(model_file=str(sentencepiece_folder / "tokenizer.model"))
+    tok = load_tokenizer(str(plain_sentencepiece_folder))
+    reference = spm.SentencePieceProcessor(model_file=str(plain_sentencepiece_folder / "tokenizer.model"))
     for text in CORPUS[:3] + ["退货政策 hello"]:
         ids, spans = tok.encode(text)
         assert ids == reference.encode(text)
