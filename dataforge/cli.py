@@ -14,6 +14,29 @@ from dataforge import __version__
 from dataforge.errors import DataforgeError, ExitCode
 
 
+def _at_least(least: int):
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+
+    return number
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
 def _codes(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -36,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     lint.add_argument("--fix", action="store_true", help="apply safe fixes in place (keeps FILE.orig)")
     lint.add_argument("--no-backup", action="store_true", help="with --fix: do not keep FILE.orig")
-    lint.add_argument("--jobs", "-j", type=int,
+    lint.add_argument("--jobs", "-j", type=_at_least(0),
                       help="processes for JSON Lines files (default: every core from 32 MB of JSON Lines up, "
                            "else 1)")
     _add_masking_arguments(lint, for_lint=True)
@@ -52,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", required=True, metavar="FORMAT")
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help=".jsonl or .json")
     convert.add_argument("--from", dest="source", default="auto", metavar="FORMAT")
+    convert.add_argument("--force", action="store_true", help="replace OUT if it exists")
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a format")
     schema.add_argument("format")
@@ -62,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chunks = sub.add_parser("chunks", help="show how a .docx is cut into chunks for generation")
     chunks.add_argument("docx")
-    chunks.add_argument("--budget", type=int, default=512, help="tokens per chunk (default 512)")
+    chunks.add_argument("--budget", type=_at_least(16), default=512, help="tokens per chunk (default 512)")
     chunks.add_argument("--output-format", choices=("text", "json"), default="text")
 
     generate = sub.add_parser("generate", help="make training records from .docx documents",
@@ -72,27 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("docx", nargs="+")
     generate.add_argument("-o", "--output", help="records file, .jsonl or .json (default: <first docx>.<to>.jsonl)")
     generate.add_argument("--to", default="alpaca", choices=("alpaca", "openai", "chatglm3"), help="record format")
-    generate.add_argument("--budget", type=int, default=512, help="tokens per chunk")
+    generate.add_argument("--budget", type=_at_least(16), default=512, help="tokens per chunk")
     generate.add_argument("--base-url", help="OpenAI-compatible endpoint (or DATAFORGE_BASE_URL)")
     generate.add_argument("--model", help="model name (or DATAFORGE_MODEL)")
     generate.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the key "
                                                                "(default OPENAI_API_KEY; or DATAFORGE_API_KEY)")
-    generate.add_argument("--concurrency", type=int, default=8)
-    generate.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-    generate.add_argument("--retries", type=int, default=5, help="retries on 429, 5xx and timeouts")
-    generate.add_argument("--reasks", type=int, default=2, help="times a bad reply is asked again, with its errors")
-    generate.add_argument("--per-chunk", type=int, default=2, help="records asked for per chunk")
-    generate.add_argument("--turns", type=int, default=1, help="user turns per conversation (openai, chatglm3)")
+    generate.add_argument("--concurrency", type=_at_least(1), default=8,
+                          help="requests in flight at once (default 8)")
+    generate.add_argument("--timeout", type=_seconds, default=60.0,
+                          help="seconds for a whole request, reply included (default 60)")
+    generate.add_argument("--retries", type=_at_least(0), default=5, help="retries on 429, 5xx and timeouts")
+    generate.add_argument("--reasks", type=_at_least(0), default=2, help="times a bad reply is asked again, with its errors")
+    generate.add_argument("--per-chunk", type=_at_least(1), default=2, help="records asked for per chunk")
+    generate.add_argument("--turns", type=_at_least(1), default=1, help="user turns per conversation (openai, chatglm3)")
     generate.add_argument("--tools", action="store_true", help="ask for tool calls where they fit")
     generate.add_argument("--price", nargs=2, type=float, metavar=("PROMPT", "COMPLETION"),
                           help="price per million tokens, for the cost tally")
     generate.add_argument("--fresh", action="store_true", help="ignore the journal of an earlier run")
+    generate.add_argument("--force", action="store_true",
+                          help="replace an existing output that is not this job's own (no journal beside it)")
 
     tui = sub.add_parser("tui", help="the review app (also what `dataforge` alone opens)")
     tui.add_argument("paths", nargs="*", metavar="PATH", help=".docx and dataset files, or folders (default: .)")
 
     serve = sub.add_parser("serve-test-llm", help="run a fake OpenAI-compatible server for tests and CI")
-    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--port", type=_at_least(0), default=0)
     serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     serve.add_argument("--script", help="a JSON file: a list of actions, one per request (see its docs)")
 
@@ -100,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Tokenize one record the way training will, and show what is trained.")
     preview.add_argument("file")
     which = preview.add_mutually_exclusive_group()
-    which.add_argument("--record", type=int, metavar="N", help="the record with this index (0-based; default 0)")
-    which.add_argument("--line", type=int, metavar="L", help="the record that starts on line L")
+    which.add_argument("--record", type=_at_least(0), metavar="N", help="the record with this index (0-based; default 0)")
+    which.add_argument("--line", type=_at_least(1), metavar="L", help="the record that starts on line L")
     which.add_argument("--first-with-findings", action="store_true", help="the first record lint has findings on")
     _add_masking_arguments(preview)
     preview.add_argument("--output-format", choices=("table", "json", "sanity"), default="table",
@@ -117,7 +145,7 @@ def _add_masking_arguments(parser: argparse.ArgumentParser, for_lint: bool = Fal
                         help="allow a tokenizer that ships its own Python code (ChatGLM3, Baichuan2)")
     parser.add_argument("--template", metavar="NAME",
                         help="a built-in template, or hf for the tokenizer's chat_template (default: from the format)")
-    parser.add_argument("--max-len", type=int, metavar="N", help="truncate to N tokens")
+    parser.add_argument("--max-len", type=_at_least(1), metavar="N", help="truncate to N tokens")
     if for_lint:
         return
     parser.add_argument("--truncation", choices=("right", "turns", "budget"), default="right",
@@ -130,6 +158,9 @@ def _add_masking_arguments(parser: argparse.ArgumentParser, for_lint: bool = Fal
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dataforge.jsonio.write import exit_on_sigterm
+
+    exit_on_sigterm()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -186,9 +217,14 @@ def _lint(args: argparse.Namespace) -> int:
     if args.fix and fixable:
         from dataforge.lint.fix import fix_files
 
-        for file, n in fix_files(fixable, backup=not args.no_backup, format_name=options.format).items():
-            kept = "" if args.no_backup else f" (original kept as {file}.orig)"
-            print(f"fixed {n} finding{'s' * (n != 1)} in {file}{kept}", file=sys.stderr)
+        for result in fix_files(fixable, backup=not args.no_backup, format_name=options.format):
+            if result.error is not None:
+                print(f"dataforge: error: {result.file}: not fixed: {result.error}", file=sys.stderr)
+                failed = True
+                continue
+            n = result.fixed
+            kept = f" (original kept as {result.backup})" if result.backup else ""
+            print(f"fixed {n} finding{'s' * (n != 1)} in {result.file}{kept}", file=sys.stderr)
     elif fixable:
         print(f"{len(fixable)} finding{'s' * (len(fixable) != 1)} can be fixed with --fix", file=sys.stderr)
     return ExitCode.FINDINGS if failed and not args.exit_zero else ExitCode.OK
@@ -224,7 +260,7 @@ def _formats(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from dataforge.convert import convert_file
 
-    result = convert_file(args.input, args.to, args.output, args.source)
+    result = convert_file(args.input, args.to, args.output, args.source, force=args.force)
     for note in result.notes:
         print(f"{args.input}:{note.line}: record {note.record}: {note.message}", file=sys.stderr)
     print(f"wrote {result.written} record(s) to {args.output} as {args.to}; "
@@ -318,7 +354,8 @@ def _generate(args: argparse.Namespace) -> int:
                          prices=tuple(args.price) if args.price else None)
     out = Path(args.output) if args.output else default_output(Path(args.docx[0]), args.to)
     with ProgressDisplay(sys.stderr, "offline" if endpoint is None else endpoint.model) as display:
-        job = GenerationJob(args.docx, out, options, endpoint, progress=display.update, fresh=args.fresh)
+        job = GenerationJob(args.docx, out, options, endpoint, progress=display.update, fresh=args.fresh,
+                           force=args.force)
         report = job.run()
     cost = report.cost(options.prices)
     print(f"wrote {report.records} record(s) to {report.out} from {report.chunks} chunk(s)"
@@ -332,7 +369,12 @@ def _generate(args: argparse.Namespace) -> int:
     if report.rejects:
         print(f"{report.rejects} rejected record(s) or reply(ies), with the reason, in {report.rejects_path}",
               file=sys.stderr)
-    return ExitCode.FINDINGS if report.failed else ExitCode.OK
+    if report.records == 0 and report.chunks:
+        print("dataforge: error: no record was made; a re-run asks again for the chunks that failed",
+              file=sys.stderr)
+    elif report.failed:
+        print(f"{report.failed} chunk(s) made no record; a re-run asks again for them", file=sys.stderr)
+    return ExitCode.FINDINGS if report.failed or not report.records else ExitCode.OK
 
 
 def _tui(args: argparse.Namespace) -> int:

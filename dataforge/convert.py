@@ -12,7 +12,7 @@ from dataforge.formats import Format, detect, get_format
 from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
 from dataforge.jsonio.parse import diagnose, parse
 from dataforge.jsonio.stream import UNPARSED, StructureError
-from dataforge.jsonio.write import atomic_writer
+from dataforge.jsonio.write import atomic_writer, check_output
 from dataforge.model import Sample
 
 
@@ -69,12 +69,13 @@ def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, S
                                  hint="`dataforge lint` shows every problem in the file") from None
 
 
-def convert_file(source_path: str | Path, target: str, out_path: str | Path, source: str = "auto") -> ConvertResult:
-    """Write every record of ``source_path`` in format ``target`` to ``out_path`` (atomically)."""
+def convert_file(source_path: str | Path, target: str, out_path: str | Path, source: str = "auto",
+                 force: bool = False) -> ConvertResult:
+    """Write every record of ``source_path`` in format ``target`` to ``out_path`` (atomically).
+    An existing ``out_path`` is replaced only with ``force``; the input never is."""
     fmt = get_format(target)
     source_path, out_path = Path(source_path), Path(out_path)
-    if source_path.resolve() == out_path.resolve():
-        raise DataforgeError("the output would overwrite the input", hint="write to another file")
+    check_output(out_path, [source_path], force)
     result = ConvertResult()
     with atomic_writer(out_path) as out:
         writer = RecordWriter(out, is_json_lines(out_path))

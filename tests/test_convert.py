@@ -47,7 +47,7 @@ def test_failed_conversion_leaves_no_partial_output(tmp_path, run_line):
     source.write_text('[{"prompt": "a", "response": "b"}, {"prompt": ', encoding="utf-8")
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n")
-    result = run_line(f"dataforge convert {source} --to alpaca -o {out}")
+    result = run_line(f"dataforge convert {source} --to alpaca -o {out} --force")
     assert result.exit_code == 2
     assert "in.json:1:36: file ends in the middle of a record" in result.stderr
     assert out.read_text() == "previous\n"

@@ -25,6 +25,9 @@ class Chunk(NamedTuple):
     last_block: int
     tokens: int
     blocks: tuple[Block, ...]  # the blocks (or, for a split block, the block) it covers
+    # Set by a job whose sources include two documents of the same name (the job's position of
+    # the document), so their chunks differ; empty otherwise, which keeps ids portable.
+    salt: str = ""
 
     @property
     def path_text(self) -> str:
@@ -35,7 +38,7 @@ class Chunk(NamedTuple):
         """Stable across runs and however the path is spelt: the file's name, where the chunk
         is in it, and what it says."""
         name = self.source.replace("\\", "/").rsplit("/", 1)[-1]
-        key = f"{name}\0{self.first_block}\0{self.last_block}\0{self.text}".encode()
+        key = f"{name}\0{self.first_block}\0{self.last_block}\0{self.text}{self.salt}".encode()
         return hashlib.sha256(key).hexdigest()[:16]
 
 

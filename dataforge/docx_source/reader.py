@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 from dataforge.errors import DataforgeError
 
 MAX_UNCOMPRESSED = 256 * 1024 * 1024  # a real document is far smaller; more is a zip bomb
-MAX_RATIO = 200  # uncompressed / compressed, over the whole archive
+MAX_RATIO = 200  # uncompressed / compressed, over the whole archive and for each large member
+# XML becomes a tree in memory at several times its size: its total is held lower. A 500-page
+# report's document.xml is about 10 MB.
+MAX_XML = 48 * 1024 * 1024
+_RATIO_FROM = 1024 * 1024  # members smaller than this may compress as well as they like
+_READ = 1024 * 1024
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # Heading style names as Word, WPS and localised Office versions write them.
 _HEADING = re.compile(r"^(heading|标题|標題|título|titre|überschrift|titolo|заголовок|見出し)\s*(\d)$", re.I)
@@ -70,9 +76,40 @@ def _check_archive(path: Path) -> None:
     if "word/document.xml" not in names:
         raise DataforgeError(f"{path}: a zip archive, but not a Word document (no word/document.xml)")
     if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-        raise DataforgeError(f"{path}: refused: it would unpack to {total / 1e6:.0f} MB ({total / packed:.0f}x its "
-                             "size), which is what a zip bomb does, not a document",
-                             hint=f"documents up to {MAX_UNCOMPRESSED // 2**20} MB unpacked are read")
+        _bomb(path, f"it would unpack to {total / 1e6:.0f} MB ({total / packed:.0f}x its size)")
+    _check_members(path)
+
+
+def _bomb(path: Path, what: str) -> None:
+    raise DataforgeError(f"{path}: refused: {what}, which is what a zip bomb does, not a document",
+                         hint=f"documents up to {MAX_UNCOMPRESSED // 2**20} MB unpacked, {MAX_XML // 2**20} MB of "
+                              "it XML, are read")
+
+
+def _check_members(path: Path) -> None:
+    """Unpack every member as a stream, counting what really comes out (headers can lie), and
+    stop at the first limit passed: each large member's ratio, the XML that would be parsed, and
+    the whole. Memory stays at one read buffer whatever the archive holds; time at the limits."""
+    total = xml = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                is_xml = info.filename.endswith((".xml", ".rels"))
+                size = 0
+                with archive.open(info) as member:
+                    while piece := member.read(_READ):
+                        size += len(piece)
+                        total += len(piece)
+                        xml += len(piece) * is_xml
+                        if size > _RATIO_FROM and size > MAX_RATIO * max(info.compress_size, 1):
+                            _bomb(path, f"{info.filename} unpacks to more than {MAX_RATIO}x its packed size")
+                        if xml > MAX_XML:
+                            _bomb(path, f"it holds more than {MAX_XML // 2**20} MB of XML")
+                        if total > MAX_UNCOMPRESSED:
+                            _bomb(path, f"it unpacks to more than {MAX_UNCOMPRESSED // 2**20} MB")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError,
+            zlib.error) as exc:
+        raise DataforgeError(f"{path}: corrupt .docx ({exc})") from None
 
 
 class _Reader:

@@ -4,6 +4,7 @@ into validated records in the target format, resumable from its journal."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from dataforge.docx_source.reader import read_blocks
 from dataforge.errors import DataforgeError
 from dataforge.generate import prompts
 from dataforge.generate.journal import Journal
-from dataforge.generate.llm import Endpoint, GaveUp, LLMClient
+from dataforge.generate.llm import MAX_RETRY_AFTER, Endpoint, GaveUp, LLMClient
 from dataforge.generate.offline import offline_pairs
 from dataforge.generate.records import PROMPT_VERSION, TARGETS, pair_sample, problems_of, provenance, to_record
 from dataforge.jsonio.layout import RecordWriter, is_json_lines
@@ -36,11 +37,18 @@ class JobOptions:
     tools: bool = False
     retries: int = 5
     backoff: float = 1.0
+    max_retry_after: float = MAX_RETRY_AFTER  # seconds: a server asking for longer is asked again then
     prices: tuple[float, float] | None = None  # per million prompt / completion tokens, for the tally
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise DataforgeError(f"cannot generate {self.target!r} records", hint="one of: " + ", ".join(TARGETS))
+        for name, least in (("budget", 16), ("concurrency", 1), ("per_chunk", 1), ("turns", 1), ("retries", 0),
+                            ("max_reasks", 0)):
+            value = getattr(self, name)
+            if type(value) is not int or value < least:
+                raise DataforgeError(f"{name.replace('_', '-')} must be a whole number of at least {least}, "
+                                     f"not {value!r}")
 
 
 @dataclass
@@ -75,7 +83,7 @@ def cache_dir() -> Path:
 class GenerationJob:
     def __init__(self, sources: list[str | Path], out: str | Path, options: JobOptions = JobOptions(),
                  endpoint: Endpoint | None = None, progress: Progress | None = None, fresh: bool = False,
-                 cache: Path | None = None, count=None):
+                 cache: Path | None = None, count=None, force: bool = False):
         self.sources = [Path(s) for s in sources]
         self.out = Path(out)
         self.options = options
@@ -85,8 +93,16 @@ class GenerationJob:
         self.report = JobReport(self.out, self.out.with_name(self.out.name + ".rejects.jsonl"))
         self.cache = cache if cache is not None else cache_dir()
         self._count = count
+        self._check_output(fresh or force)
         if fresh and self.journal_path.exists():
             self.journal_path.unlink()
+
+    def _check_output(self, replace: bool) -> None:
+        """The output is never a source, and an existing file is replaced only when asked, or when
+        it is this job's own output (its journal is beside it)."""
+        from dataforge.jsonio.write import check_output
+
+        check_output(self.out, self.sources, replace or self.journal_path.exists())
 
     @property
     def identity(self) -> dict:
@@ -98,8 +114,12 @@ class GenerationJob:
 
     def chunks(self) -> list[Chunk]:
         out: list[Chunk] = []
-        for source in self.sources:
-            out.extend(chunk_blocks(read_blocks(source), str(source), self.options.budget, self._count))
+        names = [s.name for s in self.sources]
+        for position, source in enumerate(self.sources):
+            chunks = chunk_blocks(read_blocks(source), str(source), self.options.budget, self._count)
+            if names.count(source.name) > 1:  # same file name, other folder: ids must still differ
+                chunks = [c._replace(salt=f"\0{position}") for c in chunks]
+            out.extend(chunks)
         return out
 
     def run(self) -> JobReport:
@@ -111,7 +131,9 @@ class GenerationJob:
             raise DataforgeError(f"{self.out.parent}: cannot create the output folder ({exc.strerror})") from None
         journal = Journal(self.journal_path, self.identity)
         try:
-            finished = journal.finished()
+            # A chunk that kept no record (the server failed, or every reply was bad) is asked
+            # again: a re-run is how a user retries after fixing the server.
+            finished = {chunk: e for chunk, e in journal.finished().items() if e.get("records")}
             todo = [c for c in chunks if c.id not in finished]
             self.report.resumed = len(chunks) - len(todo)
             client = self._client() if self.endpoint is not None and todo else None
@@ -155,7 +177,8 @@ class GenerationJob:
                 self.report.downgrades.append(f"{data['from']} -> {data['to']}")
             self.progress(name, data)
 
-        return LLMClient(self.endpoint, retries=self.options.retries, backoff=self.options.backoff, on_event=on_event)
+        return LLMClient(self.endpoint, retries=self.options.retries, backoff=self.options.backoff,
+                         max_retry_after=self.options.max_retry_after, on_event=on_event)
 
     async def _llm(self, todo: list[Chunk], journal: Journal, client: LLMClient) -> None:
         gate = asyncio.Semaphore(self.options.concurrency)
@@ -174,6 +197,16 @@ class GenerationJob:
 
     async def _ask(self, chunk: Chunk, client: LLMClient, journal: Journal, journaled: list[dict],
                    schema: dict) -> None:
+        try:
+            await self._ask_chunk(chunk, client, journal, journaled, schema)
+        except (DataforgeError, OSError):  # the journal cannot be written: stop, keep what is done
+            raise
+        except Exception as exc:  # a fault of ours must cost one chunk, never the run and its records
+            self._finish(chunk, journal, [], [{"reply": None, "reason": f"internal error: {type(exc).__name__}: "
+                                                                       f"{self.endpoint.redact(str(exc))[:200]}"}])
+
+    async def _ask_chunk(self, chunk: Chunk, client: LLMClient, journal: Journal, journaled: list[dict],
+                         schema: dict) -> None:
         o = self.options
         messages = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools)
         with_schema = prompts.build_messages(chunk, o.target, o.per_chunk, o.turns, o.tools, schema)
@@ -182,16 +215,19 @@ class GenerationJob:
         rejected: list[dict] = []
         for attempt in range(o.max_reasks + 1):
             try:
-                text, refusal = await self._reply(chunk, client, journal, journaled, messages, with_schema, schema,
-                                                  attempt)
+                text, refusal, key = await self._reply(chunk, client, journal, journaled, messages, with_schema,
+                                                       schema, attempt)
             except GaveUp as exc:
                 rejected.append({"reply": None, "reason": str(exc)})
                 break
             if refusal:
                 rejected.append({"reply": refusal, "reason": "the model refused"})
                 break
-            kept, problems = self._validate(text, origin)
+            # Off the event loop: a hostile reply must not stall the other requests' deadlines.
+            kept, problems = await asyncio.to_thread(self._validate, text, origin)
             if not problems:
+                if key is not None:  # only replies that made records are kept for later runs
+                    self._cache_put(key, {"text": text, "refusal": refusal})
                 break
             if attempt == o.max_reasks:
                 rejected.append({"reply": text, "reason": "; ".join(problems)})
@@ -207,20 +243,19 @@ class GenerationJob:
         if journaled:
             event = journaled.pop(0)
             self.report.cached += 1
-            return event["text"], event.get("refusal")
+            return event["text"], event.get("refusal"), None
         key = self._cache_key(messages, client.level)
         cached = self._cache_get(key)
         if cached is not None:
             self.report.cached += 1
-            text, refusal = cached["text"], cached.get("refusal")
+            text, refusal, key = cached["text"], cached.get("refusal"), None
         else:
             reply = await client.complete(messages, schema, with_schema)
             self.report.prompt_tokens += reply.prompt_tokens
             self.report.completion_tokens += reply.completion_tokens
             text, refusal = reply.text, reply.refusal
-            self._cache_put(key, {"text": text, "refusal": refusal})
         journal.write({"event": "reply", "chunk": chunk.id, "attempt": attempt, "text": text, "refusal": refusal})
-        return text, refusal
+        return text, refusal, key
 
     def _validate(self, text: str, origin: dict) -> tuple[list[dict], list[str]]:
         records = prompts.extract_records(text)
@@ -242,10 +277,22 @@ class GenerationJob:
         return hashlib.sha256(key.encode()).hexdigest()
 
     def _cache_get(self, key: str) -> dict | None:
+        path = self.cache / key[:2] / f"{key}.json"
         try:
-            return json.loads((self.cache / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = path.read_bytes()
+        except OSError:
             return None
+        try:
+            value = json.loads(data)
+            if type(value) is dict and type(value.get("text")) is str and type(value.get("refusal", "")) in (str,
+                                                                                                            type(None)):
+                return value
+        except (ValueError, RecursionError):
+            pass
+        self.progress("warning", {"message": f"dropped an unreadable cached reply: {path}"})
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
 
     def _cache_put(self, key: str, value: dict) -> None:
         folder = self.cache / key[:2]

@@ -51,11 +51,14 @@ class Journal:
         return {e["chunk"]: e for e in self.events if e.get("event") == "records"}
 
     def replies(self) -> dict[str, list[dict]]:
-        """chunk id -> the replies journaled for it, oldest first."""
+        """chunk id -> the replies journaled for it since it last finished, oldest first: the
+        replies of an attempt that was cut off, to replay; a finished attempt's are spent."""
         out: dict[str, list[dict]] = {}
         for e in self.events:
             if e.get("event") == "reply":
                 out.setdefault(e["chunk"], []).append(e)
+            elif e.get("event") == "records":
+                out.pop(e["chunk"], None)
         return out
 
 
@@ -63,14 +66,33 @@ def _read(path: Path) -> list[dict]:
     events, good = [], 0
     with open(path, "rb") as f:
         for line in f:
-            try:
-                if not line.endswith(b"\n"):
-                    raise ValueError("no newline: the write was cut")
-                events.append(json.loads(line))
-            except ValueError:
+            if not line.endswith(b"\n"):
                 break  # a torn last line from a killed run: everything before it stands
             good += len(line)
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue  # a damaged line (an edit, a disk fault): the chunk it spoke of is asked again
+            if _well_formed(event):
+                events.append(event)
     if path.stat().st_size != good:  # cut the torn tail, so new events start on a line of their own
         with open(path, "r+b") as f:
             f.truncate(good)
     return events
+
+
+def _well_formed(event) -> bool:
+    """An event this module wrote: anything else is skipped rather than trusted."""
+    if type(event) is not dict:
+        return False
+    kind = event.get("event")
+    if kind == "start":
+        return True
+    if type(event.get("chunk")) is not str:
+        return False
+    if kind == "reply":
+        return type(event.get("text")) is str and type(event.get("refusal")) in (str, type(None))
+    if kind == "records":
+        return (type(event.get("records")) is list and all(type(r) is dict for r in event["records"])
+                and type(event.get("rejects", [])) is list and all(type(r) is dict for r in event.get("rejects", [])))
+    return False

@@ -8,11 +8,11 @@ import re
 from dataforge.docx_source.chunker import Chunk
 from dataforge.formats import get_format
 from dataforge.generate.records import language_of
-from dataforge.jsonio.stream import _value_end
 from dataforge.schemas import load_schema
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.S)
+_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
 
 def records_schema(target: str) -> dict:
@@ -56,23 +56,62 @@ def reask_messages(messages: list[dict], reply: str, problems: list[str]) -> lis
                                         'Reply again with the corrected JSON object only: {"records": [...]}.'}]
 
 
+MAX_DEPTH = 64  # records nest a few levels; deeper is a fault, not data
+MAX_CANDIDATES = 256
+
+
 def extract_records(reply: str) -> list | None:
     """The records in a reply, found tolerantly: reasoning blocks and code fences are stripped, and
     the first JSON value that holds records (an object with "records", or a list of objects) is
-    taken. Text such as "see section [1]" is not mistaken for records. None: nothing usable."""
+    taken. Text such as "see section [1]" is not mistaken for records. None: nothing usable.
+
+    Linear in the reply's length whatever it holds: balanced brackets are found in one pass, and
+    only values no deeper than MAX_DEPTH are parsed (a reply of 30,000 unmatched brackets is a
+    fault to reject quickly, not a puzzle to solve)."""
     text = _THINK.sub("", reply).strip()
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     for candidate in candidates:
-        data = candidate.encode()
-        for start in (m.start() for m in re.finditer(rb"[\[{]", data)):
-            end = _value_end(data, start, at_eof=True)
-            if end is None:
-                continue
+        for start, end in _bracketed(candidate)[:MAX_CANDIDATES]:
             try:
-                value = json.loads(data[start:end])
-            except ValueError:
+                value = json.loads(candidate[start:end])
+            except (ValueError, RecursionError):
                 continue
             records = value.get("records") if isinstance(value, dict) else value
             if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
                 return records
     return None
+
+
+def _bracketed(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every balanced [...] or {...} no deeper than MAX_DEPTH, outermost first.
+
+    Quotes count only inside brackets, where JSON strings are (prose around the JSON has
+    apostrophes and quotation marks of its own)."""
+    found: list[tuple[int, int]] = []
+    stack: list[list] = []  # [opening index, closing char, deepest nesting below]
+    in_string = False
+    escaped_at = -1  # the character after a backslash in a string is taken as it is
+    for m in _SPECIAL.finditer(text):
+        i, c = m.start(), m.group()
+        if in_string:
+            if i == escaped_at:
+                continue
+            if c == "\\":
+                escaped_at = i + 1
+            elif c == '"':
+                in_string = False
+        elif c == "[" or c == "{":
+            stack.append([i, "]" if c == "[" else "}", 0])
+        elif c == "]" or c == "}":
+            if stack and stack[-1][1] == c:
+                start, _, depth = stack.pop()
+                if depth < MAX_DEPTH:
+                    found.append((start, i + 1))
+                if stack:
+                    stack[-1][2] = max(stack[-1][2], depth + 1)
+            else:
+                stack.clear()  # a stray closer: what was open cannot be JSON
+        elif c == '"' and stack:
+            in_string = True
+    found.sort()
+    return found

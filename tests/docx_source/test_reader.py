@@ -123,3 +123,56 @@ def test_zip_bomb_is_refused_before_parsing(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataforgeError, match="no such file"):
         read_blocks(tmp_path / "nope.docx")
+
+
+def _padded_bomb(path, xml_mib: int):
+    """A .docx whose document.xml is ``xml_mib`` MiB of valid XML (a long comment) that deflates
+    to almost nothing, plus stored random padding so that the archive-wide ratio looks ordinary."""
+    import os
+    import zipfile
+
+    import docx
+
+    plain = path.with_name("plain.docx")
+    docx.Document().save(str(plain))
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                head, tail = data.split(b"<w:body>", 1)
+                data = head + b"<w:body><!--" + b" " * (xml_mib << 20) + b"-->" + tail
+            out.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+        padding = (xml_mib << 20) // 150
+        out.writestr("word/media/padding.bin", os.urandom(padding), compress_type=zipfile.ZIP_STORED)
+    total = sum(i.file_size for i in zipfile.ZipFile(path).infolist())
+    assert total / path.stat().st_size < 200  # passes the archive-wide checks
+    return path
+
+
+def test_a_bomb_that_passes_archive_wide_checks_is_refused_in_bounded_memory(tmp_path):
+    """Read in a child process, whose peak memory is the measure: the XML is never all in memory."""
+    import subprocess
+    import sys
+
+    path = _padded_bomb(tmp_path / "bomb.docx", 200)
+    # VmHWM, not ru_maxrss: on Linux the latter keeps the parent's peak across fork and exec.
+    code = ("import re, sys\n"
+            "from dataforge.docx_source.reader import read_blocks\n"
+            "from dataforge.errors import DataforgeError\n"
+            "try:\n    read_blocks(sys.argv[1])\nexcept DataforgeError as e:\n    print(e.message)\n"
+            "status = open('/proc/self/status').read()\n"
+            "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) // 1024)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    message, peak_mib = done.stdout.splitlines()
+    assert "refused" in message and "document.xml unpacks to more than 200x" in message
+    assert int(peak_mib) < 200  # the XML alone is 200 MiB; a parse would take gigabytes
+
+
+def test_more_xml_than_the_limit_is_refused(tmp_path, monkeypatch):
+    from dataforge.docx_source import reader
+
+    path = _padded_bomb(tmp_path / "big.docx", 2)
+    monkeypatch.setattr(reader, "_RATIO_FROM", 1 << 30)  # judge the XML total alone
+    monkeypatch.setattr(reader, "MAX_XML", 1 << 20)
+    with pytest.raises(DataforgeError, match="more than 1 MB of XML"):
+        reader.read_blocks(path)

@@ -6,7 +6,6 @@ import time
 import pytest
 
 from dataforge.generate.prompts import extract_records
-from tests.conftest import sections_docx
 from tests.generate.conftest import KEY
 
 GOOD = json.dumps({"records": [{"instruction": "How long do I have to return an item?", "input": "",
@@ -120,12 +119,3 @@ def test_the_key_is_never_written(run_job, one_chunk_doc, tmp_path):
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix != ".docx":
             assert KEY not in path.read_text(encoding="utf-8", errors="replace"), path
-
-
-def test_concurrency_is_limited(run_job, tmp_path):
-    path = sections_docx(tmp_path / "eight.docx", 8, "Paragraph {i}.")
-    started = time.monotonic()
-    report, server, _ = run_job([], [path], latency=0.3, concurrency=4)
-    elapsed = time.monotonic() - started
-    assert len(server.requests) == 8 and report.records == 8
-    assert 0.55 < elapsed < 2.0  # two waves of four, not one of eight or eight of one
