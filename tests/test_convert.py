@@ -57,3 +57,36 @@ def test_failed_conversion_leaves_no_partial_output(tmp_path, run_line):
 def test_convert_refuses_to_overwrite_its_input(tmp_path, run_line):
     path = write_jsonl(tmp_path / "a.jsonl", [{"prompt": "a", "response": "b"}])
     assert run_line(f"dataforge convert {path} --to alpaca -o {path}").exit_code == 2
+
+
+def test_the_output_is_never_the_input_and_never_replaced_unasked(tmp_path, run_line):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "response": "b"}])
+    before = source.read_bytes()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(source)
+    for out in (source, link, tmp_path / "." / "in.jsonl"):
+        result = run_line(f"dataforge convert {source} --to alpaca -o {out} --force")
+        assert result.exit_code == 2 and "the output is one of the inputs" in result.stderr
+    assert source.read_bytes() == before
+    result = run_line(f"dataforge convert {source} --to alpaca -o {tmp_path}")
+    assert result.exit_code == 2 and "is a folder" in result.stderr
+    theirs = tmp_path / "theirs.jsonl"
+    theirs.write_text("keep me\n")
+    result = run_line(f"dataforge convert {source} --to alpaca -o {theirs}")
+    assert result.exit_code == 2 and "already exists" in result.stderr and theirs.read_text() == "keep me\n"
+    assert run_line(f"dataforge convert {source} --to alpaca -o {theirs} --force").exit_code == 0
+    assert json.loads(theirs.read_text())["instruction"] == "a"
+
+
+def test_a_new_output_gets_the_usual_mode_and_a_replaced_one_keeps_its_own(tmp_path, run_line):
+    import os
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "response": "b"}])
+    out = tmp_path / "out.jsonl"
+    run_line(f"dataforge convert {source} --to alpaca -o {out}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
+    out.chmod(0o604)
+    run_line(f"dataforge convert {source} --to alpaca -o {out} --force")
+    assert out.stat().st_mode & 0o777 == 0o604

@@ -74,6 +74,10 @@ class JobReport:
         return (self.prompt_tokens * prices[0] + self.completion_tokens * prices[1]) / 1e6
 
 
+class Cancelled(Exception):
+    """The job was cancelled; its journal keeps every chunk that finished, for the next run."""
+
+
 def cache_dir() -> Path:
     from dataforge.masking.tokenizer import cache_dir as base
 
@@ -83,7 +87,7 @@ def cache_dir() -> Path:
 class GenerationJob:
     def __init__(self, sources: list[str | Path], out: str | Path, options: JobOptions = JobOptions(),
                  endpoint: Endpoint | None = None, progress: Progress | None = None, fresh: bool = False,
-                 cache: Path | None = None, count=None, force: bool = False):
+                 cache: Path | None = None, count=None, force: bool = False, cancel=None):
         self.sources = [Path(s) for s in sources]
         self.out = Path(out)
         self.options = options
@@ -93,6 +97,7 @@ class GenerationJob:
         self.report = JobReport(self.out, self.out.with_name(self.out.name + ".rejects.jsonl"))
         self.cache = cache if cache is not None else cache_dir()
         self._count = count
+        self._cancel = cancel  # a threading.Event: set it (from any thread) to stop the job
         self._check_output(fresh or force)
         if fresh and self.journal_path.exists():
             self.journal_path.unlink()
@@ -140,6 +145,7 @@ class GenerationJob:
             self.progress("start", {"chunks": len(chunks), "resumed": self.report.resumed})
             if self.endpoint is None:
                 for chunk in todo:
+                    self._check_cancel()
                     self._offline(chunk, journal)
             elif client is not None:
                 asyncio.run(self._llm(todo, journal, client))
@@ -147,6 +153,10 @@ class GenerationJob:
         finally:
             journal.close()
         return self.report
+
+    def _check_cancel(self) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled()
 
     # Offline ------------------------------------------------------------------------------------
 
@@ -189,9 +199,23 @@ class GenerationJob:
             async with gate:
                 await self._ask(chunk, client, journal, list(journaled.get(chunk.id, [])), schema)
 
+        async def watch() -> None:
+            while not self._cancel.is_set():
+                await asyncio.sleep(0.05)
+
+        work = asyncio.ensure_future(asyncio.gather(*(one(c) for c in todo)))
+        watcher = asyncio.ensure_future(watch()) if self._cancel is not None else None
         try:
-            await asyncio.gather(*(one(c) for c in todo))
+            await asyncio.wait([work] + ([watcher] if watcher else []), return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # cancelled: requests in flight are dropped and asked again next time
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                raise Cancelled()
+            work.result()
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await client.close()
             self.report.requests += client.requests
 

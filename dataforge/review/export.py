@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dataforge.formats import get_format
 from dataforge.jsonio.layout import RecordWriter, is_json_lines
-from dataforge.jsonio.write import atomic_writer
+from dataforge.jsonio.write import atomic_writer, check_output
 from dataforge.review.dataset import Dataset
 from dataforge.review.store import ACCEPTED, ReviewStore
 
@@ -16,6 +16,7 @@ from dataforge.review.store import ACCEPTED, ReviewStore
 def export_accepted(dataset: Dataset, store: ReviewStore, target: str, out: str | Path) -> dict:
     """Write accepted samples to ``out`` in ``target`` and a report beside it; returns the report."""
     out = Path(out)
+    check_output(out, [dataset.path], replace=True)  # never the dataset under review, never a folder
     fmt = get_format(target)
     losses: Counter = Counter()
     written = 0

@@ -508,18 +508,13 @@ class DataforgeApp(App):
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate_in_background(self, doc: Path, target: str, base_url: str, model: str, cancel) -> None:
         from dataforge.errors import DataforgeError
-        from dataforge.generate.job import GenerationJob, JobOptions
+        from dataforge.generate.job import Cancelled, GenerationJob, JobOptions
         from dataforge.generate.llm import Endpoint
-
-        class Cancelled(Exception):
-            pass
 
         bar, status = self.query_one("#progress", ProgressBar), self.query_one("#gen-status", Static)
         done = {"chunks": 0, "records": 0, "failed": 0}
 
         def progress(name: str, data: dict) -> None:
-            if cancel.is_set():
-                raise Cancelled
             if name == "start":
                 done["chunks"] = data["resumed"]
                 self.call_from_thread(bar.update, total=data["chunks"], progress=data["resumed"])
@@ -535,7 +530,8 @@ class DataforgeApp(App):
         out = doc.with_name(f"{doc.stem}.{target}.jsonl")
         try:
             endpoint = Endpoint.from_settings(base_url or None, model or None, None, 60.0, {})
-            report = GenerationJob([doc], out, JobOptions(target=target), endpoint, progress=progress).run()
+            report = GenerationJob([doc], out, JobOptions(target=target), endpoint, progress=progress,
+                                   cancel=cancel).run()
         except Cancelled:
             self.call_from_thread(status.update, "cancelled: generate again to resume from the journal")
             return

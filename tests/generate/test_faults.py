@@ -261,3 +261,31 @@ def test_the_output_is_never_a_source_and_never_someone_elses_file(one_chunk_doc
     assert cli("generate", one_chunk_doc, "-o", theirs, "--force").returncode == 0
     assert "instruction" in theirs.read_text()
     assert cli("generate", one_chunk_doc, "-o", theirs).returncode == 0  # its own output now: resumed
+
+
+def test_a_cancelled_job_stops_and_the_next_run_finishes_it(tmp_path):
+    import threading
+
+    from dataforge.generate.job import Cancelled
+
+    path = sections_docx(tmp_path / "many.docx", 12, "Paragraph {i}.")
+    out = tmp_path / "out.jsonl"
+    cancel = threading.Event()
+    finished = []
+
+    def progress(name, data):
+        if name == "chunk":
+            finished.append(data)
+            if len(finished) == 3:
+                cancel.set()
+
+    with FakeLLM(latency=0.1) as server:
+        endpoint = Endpoint(server.base_url, "m", KEY)
+        job = GenerationJob([path], out, JobOptions(concurrency=2), endpoint, cache=tmp_path / "c",
+                            progress=progress, cancel=cancel)
+        with pytest.raises(Cancelled):
+            job.run()
+        journaled = sum(1 for e in lines(out.with_name("out.jsonl.journal")) if e["event"] == "records")
+        assert 3 <= journaled < 12 and not out.exists()
+        report = GenerationJob([path], out, JobOptions(concurrency=2), endpoint, cache=tmp_path / "c").run()
+    assert report.resumed == journaled and report.records == 12
