@@ -77,8 +77,8 @@ def test_no_record_of_any_shape_makes_a_traceback(run_line, tmp_path, record):
     data = tmp_path / "data.jsonl"
     data.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     for line in ([f"dataforge lint {data} --output-format json"], [f"dataforge lint {data} --template qwen --max-len 64"],
-                 [f"dataforge preview {data}"], [f"dataforge convert {data} --to openai -o {tmp_path / 'out.jsonl'}"],
-                 [f"dataforge convert {data} --to chatglm3 -o {tmp_path / 'out2.jsonl'}"]):
+                 [f"dataforge preview {data}"], [f"dataforge convert {data} --to openai -o {tmp_path / 'out.jsonl'} --force"],
+                 [f"dataforge convert {data} --to chatglm3 -o {tmp_path / 'out2.jsonl'} --force"]):
         result = run_line(line[0])
         assert "Traceback" not in result.stderr, (line, result.stderr)
         assert result.exit_code in (0, 1, 2), (line, result.exit_code, result.stderr)

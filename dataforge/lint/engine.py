@@ -87,22 +87,64 @@ class Summary:
 
 
 def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """The files to lint: given files as they are, directories searched for .json/.jsonl."""
+    """The files to lint: given files as they are, directories searched for .json/.jsonl.
+
+    Folders are walked through symbolic links (datasets are often linked in), each real folder
+    once, so a link that points back up ends instead of looping. Only regular files are taken
+    from folders (a pipe or a socket named x.jsonl is passed over); a folder that cannot be read
+    is an error, since skipping it would report a clean run over data nobody looked at. Hidden
+    folders (.git, .venv, the review app's .dataforge) are not searched.
+    """
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in DATASET_SUFFIXES and p.is_file())
+            found = _walk(path)
             if not found:
                 raise DataforgeError(f"{path}: no .json or .jsonl files in this directory")
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.is_symlink() and not path.exists():
+            raise DataforgeError(f"{path}: a symbolic link to nothing (or a loop of links)")
         elif path.exists():
-            raise DataforgeError(f"{path}: not a regular file")
+            raise DataforgeError(f"{path}: not a regular file (a pipe, socket or device)",
+                                 hint="copy the data into a file first")
         else:
             raise DataforgeError(f"{path}: no such file or directory")
     return files
+
+
+def _walk(root: Path) -> list[Path]:
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    unreadable: list[str] = []
+
+    def refused(exc: OSError) -> None:
+        unreadable.append(f"{exc.filename}: {exc.strerror}")
+
+    for folder, subfolders, names in os.walk(root, onerror=refused, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            refused(exc)
+            subfolders.clear()
+            continue
+        if (info.st_dev, info.st_ino) in seen:  # reached again through a link: walked already
+            subfolders.clear()
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in names:
+            if Path(name).suffix in DATASET_SUFFIXES:
+                candidate = Path(folder, name)
+                if candidate.is_file():
+                    found.append(candidate)
+    if unreadable:
+        raise DataforgeError(f"cannot read folder {unreadable[0]}"
+                             + (f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""),
+                             hint="fix its permissions, or lint the readable folders one by one")
+    return sorted(found)
 
 
 class BatchResult(NamedTuple):

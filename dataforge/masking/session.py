@@ -44,7 +44,7 @@ class MaskingSession:
 
         A preference pair is encoded as its prompt followed by the chosen reply.
         """
-        sample = as_conversation(sample)
+        sample = self._cut(as_conversation(sample))
         if self.template is None:
             from dataforge.masking.hf_template import encode_hf
 
@@ -54,13 +54,57 @@ class MaskingSession:
     def encode_many(self, samples: list[Sample]) -> list[EncodedSample]:
         if self.template is None:
             return [self.encode(s)[0] for s in samples]
-        return encode_many([as_conversation(s) for s in samples], self.template, self.tokenizer, self.options)
+        return encode_many([self._cut(as_conversation(s)) for s in samples], self.template, self.tokenizer,
+                           self.options)
+
+    def _cut(self, sample: Sample) -> Sample:
+        """A record far longer than ``max_len`` tokens, cut to a prefix that still holds more than
+        ``max_len`` tokens, so a 100 MB record is not tokenized whole only to keep its start.
+
+        Only with right truncation (the others keep the end), and only past CHARS_PER_TOKEN
+        characters a token: no tokenizer's tokens are that long on ordinary text, so the
+        records of real datasets are never cut here, and the tokens kept are the ones the whole
+        record would give.
+        """
+        limit = self.options.max_len
+        if not limit or self.options.truncation != "right":
+            return sample
+        return cut_to(sample, limit * CHARS_PER_TOKEN + 4096)
 
     def preview(self, sample: Sample) -> tuple[EncodedSample, list[TokenRow], Summary]:
         shown = MaskingSession(self.tokenizer, self.template, replace(self.options, spans=True))
         encoded, warnings = shown.encode(sample)
+        conversation = as_conversation(sample)
+        if self._cut(conversation) is not conversation:
+            warnings = [*warnings, f"the record is over {self.options.max_len * CHARS_PER_TOKEN + 4096:,} characters: "
+                                   "only its start was tokenized, so the count of tokens removed is a lower bound"]
         return encoded, token_rows(encoded, self.tokenizer), summarize(encoded, as_conversation(sample),
                                                                         self.template, self.tokenizer, warnings)
+
+
+CHARS_PER_TOKEN = 64
+
+
+def cut_to(sample: Sample, budget: int) -> Sample:
+    """``sample`` with its messages' text cut after ``budget`` characters in all (later messages
+    dropped); the sample itself when it is shorter."""
+    contents = sample.contents
+    if sum(map(len, contents)) <= budget:
+        return sample
+    kept, used = [], 0
+    for text in contents:
+        kept.append(text[:budget - used])
+        used += len(kept[-1])
+        if used >= budget:
+            break
+    n = len(kept)
+
+    def first(values):
+        return values[:n] if values is not None else None
+
+    return sample._replace(roles=sample.roles[:n], contents=tuple(kept), losses=sample.losses[:n],
+                           paths=sample.paths[:n], names=first(sample.names), arguments=first(sample.arguments),
+                           data=first(sample.data))
 
 
 def as_conversation(sample: Sample) -> Sample:

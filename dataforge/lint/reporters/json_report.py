@@ -1,4 +1,4 @@
-"""Findings as one JSON document, for scripts: {"findings": [...], "summary": {...}}."""
+"""Findings as one JSON document, for scripts: {"findings": [...], "summary": {...}}, streamed."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ def finding_dict(f: Finding) -> dict:
 
 
 def report(findings: Iterable[Finding], summary: Callable[[], Summary], out: TextIO) -> None:
-    items = [finding_dict(f) for f in findings]
+    """Written as the findings come, one per line, so a million of them take no more memory than one."""
+    out.write('{\n  "findings": [')
+    for n, f in enumerate(findings):
+        out.write(("\n    " if n == 0 else ",\n    ") + json.dumps(finding_dict(f), ensure_ascii=False))
     s = summary()
-    json.dump({"findings": items,
-               "summary": {"files": s.files, "records": s.records, "bytes": s.bytes,
-                           "errors": s.severities.get("error", 0), "warnings": s.severities.get("warning", 0),
-                           "by_code": dict(sorted(s.findings.items())), "formats": dict(s.formats)}},
-              out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    out.write("\n  ],\n  \"summary\": ")
+    out.write(json.dumps({"files": s.files, "records": s.records, "bytes": s.bytes,
+                          "errors": s.severities.get("error", 0), "warnings": s.severities.get("warning", 0),
+                          "by_code": dict(sorted(s.findings.items())), "formats": dict(s.formats)},
+                         ensure_ascii=False))
+    out.write("\n}\n")

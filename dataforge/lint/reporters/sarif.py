@@ -15,25 +15,40 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def sarif_log(findings: Iterable[Finding]) -> dict:
-    results = []
+    """The whole log as one value (for callers that want it in memory)."""
+    import io
+
+    buffer = io.StringIO()
+    report(findings, lambda: None, buffer)
+    return json.loads(buffer.getvalue())
+
+
+def _result(f: Finding, index: int) -> dict:
+    region = {"startLine": f.location.line, "startColumn": f.location.column} if f.location.line else None
+    physical = {"artifactLocation": {"uri": f.location.file.replace("\\", "/")}}
+    if region:
+        physical["region"] = region
+    result = {
+        "ruleId": f.code,
+        "ruleIndex": index,
+        "level": "error" if f.severity == "error" else "warning",
+        "message": {"text": f.message},
+        "locations": [{"physicalLocation": physical,
+                       "logicalLocations": [{"fullyQualifiedName": f.location.path, "kind": "member"}]}],
+    }
+    if f.location.record is not None:
+        result["properties"] = {"record": f.location.record}
+    return result
+
+
+def report(findings: Iterable[Finding], summary: Callable[[], Summary | None], out: TextIO) -> None:
+    """Streamed: results are written as they come, and the rules they used after them (JSON
+    objects are unordered, so the run's "tool" may follow its "results")."""
     used: dict[str, int] = {}
-    for f in findings:
+    out.write(json.dumps({"$schema": SCHEMA, "version": "2.1.0"})[:-1] + ', "runs": [{"results": [')
+    for n, f in enumerate(findings):
         index = used.setdefault(f.code, len(used))
-        region = {"startLine": f.location.line, "startColumn": f.location.column} if f.location.line else None
-        physical = {"artifactLocation": {"uri": f.location.file.replace("\\", "/")}}
-        if region:
-            physical["region"] = region
-        result = {
-            "ruleId": f.code,
-            "ruleIndex": index,
-            "level": "error" if f.severity == "error" else "warning",
-            "message": {"text": f.message},
-            "locations": [{"physicalLocation": physical,
-                           "logicalLocations": [{"fullyQualifiedName": f.location.path, "kind": "member"}]}],
-        }
-        if f.location.record is not None:
-            result["properties"] = {"record": f.location.record}
-        results.append(result)
+        out.write(("\n" if n == 0 else ",\n") + json.dumps(_result(f, index), ensure_ascii=False))
     rules = []
     for code in used:
         rule = RULES[code]
@@ -41,17 +56,6 @@ def sarif_log(findings: Iterable[Finding]) -> dict:
                       "shortDescription": {"text": rule.summary},
                       "help": {"text": rule.hint},
                       "defaultConfiguration": {"level": "error" if rule.severity == "error" else "warning"}})
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "dataforge", "version": dataforge.__version__,
-                                "informationUri": "https://pypi.org/project/dataforge-sft/", "rules": rules}},
-            "results": results,
-        }],
-    }
-
-
-def report(findings: Iterable[Finding], summary: Callable[[], Summary], out: TextIO) -> None:
-    json.dump(sarif_log(findings), out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    tool = {"driver": {"name": "dataforge", "version": dataforge.__version__,
+                       "informationUri": "https://pypi.org/project/dataforge-sft/", "rules": rules}}
+    out.write('\n], "tool": ' + json.dumps(tool, ensure_ascii=False) + "}]}\n")
