@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from dataforge.formats.base import dumps
 from tests.conftest import write_jsonl
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
-
-import pytest
 
 RECORD = {"instruction": "q", "input": "", "output": "a"}
 
