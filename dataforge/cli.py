@@ -180,8 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from dataforge.lint.engine import Linter, LintOptions
+    from dataforge.lint.engine import Linter
     from dataforge.lint.findings import Severity
+    from dataforge.lint.record import project_options
     from dataforge.lint.reporters import REPORTERS, text
     from dataforge.settings import lint_settings
 
@@ -191,10 +192,8 @@ def _lint(args: argparse.Namespace) -> int:
         value = getattr(args, name.replace("-", "_"))
         return value if value is not None else conf.get(name, default)
 
-    options = LintOptions(format=setting("format", "auto"), select=tuple(setting("select", [])),
-                          ignore=tuple(setting("ignore", [])), jobs=max(0, setting("jobs", 0)),
-                          tokenizer=setting("tokenizer", None), template=setting("template", None),
-                          max_len=setting("max-len", None), trust_remote_code=args.trust_remote_code)
+    options = project_options(**{k: getattr(args, k) for k in ("format", "select", "ignore", "jobs", "tokenizer",
+                                                                "template", "max_len", "trust_remote_code")})
     linter = Linter(options)
     threshold = Severity(setting("fail-on", "error"))
     output = setting("output-format", "text")

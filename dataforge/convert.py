@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import Format, detect, get_format
+from dataforge.formats import get_format
+from dataforge.formats.choice import FormatChoice
 from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
 from dataforge.jsonio.parse import diagnose, parse
 from dataforge.jsonio.stream import UNPARSED, StructureError
@@ -33,8 +34,17 @@ class ConvertResult:
     notes: list[Note] = field(default_factory=list)
 
 
+# A record with one of these was read with a part invented (an empty string for a missing or
+# mistyped field): it is not converted, and the note says what lint says.
+_UNUSABLE = frozenset({"S001", "S004", "S005"})
+
+
 def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, Sample | None, str]]:
-    """(record index, line, Sample or None, why not) for each record of a dataset file."""
+    """(record index, line, Sample or None, why not) for each record of a dataset file.
+
+    Records are parsed strictly and their format chosen as lint does (FormatChoice); a record
+    lint calls unreadable is None here, with lint's own code and words as the reason.
+    """
     forced = None if source == "auto" else get_format(source)
     try:
         f, _, foreign = open_records(path)
@@ -43,27 +53,28 @@ def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, S
     if foreign:
         raise DataforgeError(f"{path}: the file is {foreign}, not UTF-8",
                              hint="re-encode it, e.g. with iconv -t UTF-8")
+    choice: FormatChoice | None = None
     with f:
         try:
             for rec in iter_records(path, f):
                 try:
                     value = rec.value if rec.value is not UNPARSED else parse(rec.text)
                 except ValueError as exc:
-                    yield rec.index, rec.line, None, diagnose(rec.text, exc).message
+                    d = diagnose(rec.text, exc)
+                    if choice is None:
+                        choice = FormatChoice.for_file(None, forced)[0]
+                    yield rec.index, rec.line, None, f"{d.code} {d.message}"
                     continue
-                fmt: Format | None = forced
-                if fmt is None and type(value) is dict:
-                    found = detect(value)
-                    fmt = found[0] if found else None
-                if fmt is None or type(value) is not dict:
-                    yield rec.index, rec.line, None, "the record matches no known format"
-                    continue
+                if choice is None:
+                    choice = FormatChoice.for_file(value, forced)[0]
                 problems: list = []
-                sample = fmt.read(value, problems)
-                if sample is None:
-                    yield rec.index, rec.line, None, "; ".join(p.message for p in problems)
+                fmt, sample = choice.read(value, problems)
+                unusable = [p for p in problems if p.code in _UNUSABLE]
+                if sample is None or unusable:
+                    yield rec.index, rec.line, None, "; ".join(f"{p.code} {p.message}" for p in unusable or problems)
                     continue
-                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index, "format": fmt.name}), ""
+                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index,
+                                                                 "format": fmt.name}), ""
         except StructureError as exc:
             raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
                                  hint="`dataforge lint` shows every problem in the file") from None

@@ -37,8 +37,9 @@ def test_unreadable_records_are_named_not_dropped(tmp_path, run_line):
     out = tmp_path / "out.jsonl"
     result = run_line(f"dataforge convert {source} --to alpaca -o {out}")
     assert result.exit_code == 1
-    assert "in.jsonl:2: record 1: not converted: invalid JSON" in result.stderr
-    assert "in.jsonl:3: record 2: not converted: the record matches no known format" in result.stderr
+    assert "in.jsonl:2: record 1: not converted: E001 invalid JSON" in result.stderr
+    # read as the file's format, as lint reads it: the missing field is named
+    assert "in.jsonl:3: record 2: not converted: S004 missing required field 'prompt'" in result.stderr
     assert "wrote 1 record(s)" in result.stderr
 
 

@@ -71,7 +71,7 @@ def test_first_with_findings(run_line):
 
 @pytest.mark.parametrize("flags, message", [
     ("--record 99", "no record 99"),
-    ("--record 5", "record 5 cannot be read: invalid JSON"),
+    ("--record 5", "record 5 cannot be read: E001 invalid JSON"),
     ("--template nope", "unknown template 'nope'"),
     ("--tokenizer /nonexistent", "no such tokenizer folder"),
 ])

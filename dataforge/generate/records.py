@@ -3,13 +3,14 @@ each with its provenance."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from dataforge.docx_source.chunker import Chunk
 from dataforge.formats import get_format
 from dataforge.formats.base import PROVENANCE, Problem
-from dataforge.lint.checks import check_sample
 from dataforge.model import Message, Role, Sample
 
 TARGETS = ("alpaca", "openai", "chatglm3")
@@ -44,16 +45,14 @@ def problems_of(record: dict, target: str) -> list[Problem]:
     """What lint would say about one generated record: it is kept only when this is empty.
 
     Warnings count too: a generated record with an unknown key or an empty reply is not kept.
+    The project's lint settings apply (a rule it ignores does not reject records either).
     """
-    fmt = get_format(target)
-    problems: list[Problem] = []
+    findings = _linter(target, os.getcwd()).check_value(record)
+    return [Problem(f.code, f.location.path, f.message) for f in findings]
 
-    def report(code: str, path: str, message: str) -> None:
-        problems.append(Problem(code, path, message))
 
-    if type(record) is not dict:
-        return [Problem("S005", "$", "a record must be a JSON object")]
-    sample = fmt.read(record, problems)
-    if sample is not None:
-        check_sample(sample, fmt, report)
-    return problems
+@lru_cache(maxsize=8)
+def _linter(target: str, folder: str):
+    from dataforge.lint.record import RecordLinter
+
+    return RecordLinter(get_format(target))

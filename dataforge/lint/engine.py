@@ -28,7 +28,8 @@ from typing import NamedTuple
 from xxhash import xxh3_64_intdigest as digest
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import FORMATS, Format, Problem, detect, get_format
+from dataforge.formats import FORMATS, Format, Problem, get_format
+from dataforge.formats.choice import FormatChoice
 from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, open_records, record_batches
 from dataforge.jsonio.locate import locate
 from dataforge.jsonio.parse import diagnose, parse
@@ -165,6 +166,7 @@ class RecordChecker:
     def __init__(self, file: str, fmt: Format | None, forced: bool, enabled: frozenset[str],
                  masking: MaskingSession | None = None):
         self.file, self.fmt, self.forced, self.enabled = file, fmt, forced, enabled
+        self.choice = FormatChoice(fmt, forced)
         self.masking = masking
         self.markers = masking_rules.control_tokens(masking) if masking is not None else ()
 
@@ -177,10 +179,8 @@ class RecordChecker:
             problems.append(Problem(code, path, message))
 
         # Locals: this loop runs once per record, and attribute lookups add up.
-        file_format, forced, masking = self.fmt, self.forced, self.masking
-        detect_file_format = file_format.detect if file_format is not None else None
-        read_clean = file_format.read_clean if file_format is not None else None
-        in_file_format = 0
+        masking = self.masking
+        read = self.choice.read
         unparsed: set[int] = set()  # records that did not parse have no digest
         to_encode: list[tuple[RawRecord, Sample]] = []
         for rec in batch:
@@ -192,36 +192,20 @@ class RecordChecker:
                     self._parse_failure(rec, exc, findings)
                     unparsed.add(index)
                     continue
-            if type(value) is not dict:
-                problems.append(Problem("S005", "$", "a record must be a JSON object"))
-            else:
-                # Most records are plainly in the file's format: read_clean says so and reads them at once.
-                sample = read_clean(value) if read_clean is not None else None
-                if sample is not None:
-                    fmt = file_format
-                    in_file_format += 1
-                elif detect_file_format is not None and (forced or detect_file_format(value)):
-                    fmt = file_format
-                    in_file_format += 1
-                    sample = fmt.read_detailed(value, problems)  # read_clean has said no already
-                else:
-                    fmt = self._format_of(value, problems)
-                    if fmt is not None:
-                        formats[fmt.name] += 1
-                        sample = fmt.read(value, problems)
-                if sample is not None:
-                    check_sample(sample, fmt, report)
-                    if masking is not None:
-                        masking_rules.check_text(sample, self.markers, report)
-                        masking_rules.check_flags(sample, masking, report)
-                        to_encode.append((rec, sample))
+            fmt, sample = read(value, problems)
+            if fmt is not None:
+                formats[fmt.name] += 1
+            if sample is not None:
+                check_sample(sample, fmt, report)
+                if masking is not None:
+                    masking_rules.check_text(sample, self.markers, report)
+                    masking_rules.check_flags(sample, masking, report)
+                    to_encode.append((rec, sample))
             if problems:
                 self._add(rec, problems, findings)
                 problems.clear()
         if to_encode:
             self._check_masks(to_encode, findings)
-        if in_file_format:
-            formats[file_format.name] += in_file_format
         parsed = [rec for rec in batch if rec.index not in unparsed] if unparsed else batch
         return BatchResult(len(batch), findings, array("Q", map(digest, map(_TEXT, parsed))).tobytes(),
                            array("q", map(_INDEX, parsed)).tobytes(), array("I", map(_LINE, parsed)).tobytes(),
@@ -262,20 +246,6 @@ class RecordChecker:
             data = f.read(end - start)
         records, newlines = jsonl_records(data)
         return self.check(records)._replace(line_count=newlines)
-
-    def _format_of(self, value: dict, problems: list[Problem]) -> Format | None:
-        """The format of a record that the file's own format (if any) did not claim."""
-        fmt = self.fmt
-        found = detect(value)
-        if not found:
-            if fmt is not None:
-                return fmt  # most likely the file's format with a field missing: its reader says which
-            problems.append(Problem("S001", "$", "the record matches no known format (keys: "
-                                    + ", ".join(sorted(value)[:8]) + ")"))
-            return None
-        if fmt is not None:
-            problems.append(Problem("S003", "$", f"record is {found[0].name}, but the file is {fmt.name}"))
-        return found[0]
 
     def _parse_failure(self, rec: RawRecord, exc: ValueError, findings: list[Finding]) -> None:
         code, message, line, column = diagnose(rec.text, exc)
@@ -433,13 +403,11 @@ class Linter:
         return self._sessions[key]
 
     def _file_format(self, name: str, first: RawRecord) -> tuple[Format | None, list[Finding]]:
-        if self.forced is not None:
-            return self.forced, []
         try:
             value = first.value if first.value is not UNPARSED else parse(first.text)
         except ValueError:
-            return None, []
-        found = detect(value) if type(value) is dict else []
+            value = None
+        choice, found = FormatChoice.for_file(value, self.forced)
         findings: list[Finding] = []
         if len(found) > 1 and "S002" in self.enabled:
             rule = RULES["S002"]
@@ -447,7 +415,7 @@ class Linter:
                                     "the first record fits " + ", ".join(f.name for f in found)
                                     + f"; reading the file as {found[0].name}",
                                     Location(name, first.line, first.column, 0), rule.hint))
-        return (found[0] if found else None), findings
+        return choice.format, findings
 
     def _dataset_findings(self) -> Iterator[Finding]:
         """D001 within a file, D002 across files, from the digests of every record read."""

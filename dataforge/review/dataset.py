@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import Format, detect
+from dataforge.formats import Format
 from dataforge.formats.base import Problem
+from dataforge.formats.choice import FormatChoice
 from dataforge.jsonio.layout import is_json_lines, iter_records, open_records
 from dataforge.jsonio.parse import parse
 from dataforge.jsonio.stream import UNPARSED, StructureError
@@ -37,6 +38,8 @@ class Dataset:
             self._index_json()
         self._value = lru_cache(maxsize=4096)(self._parse)  # the records on screen, parsed once
         self.format = self._detect()
+        self._choice = FormatChoice(self.format)
+        self._linter = None
 
     def __len__(self) -> int:
         return len(self._offsets) - 1 if self._texts is None else len(self._texts)
@@ -98,20 +101,27 @@ class Dataset:
         return self._value(index)
 
     def sample(self, index: int, problems: list[Problem] | None = None) -> Sample | None:
-        value = self.value(index)
-        if type(value) is not dict or self.format is None:
-            return None
-        return self.format.read(value, problems if problems is not None else [])
+        """The record as a Sample, its format chosen as lint chooses it (the file's, or the
+        record's own where they differ); None when it cannot be read."""
+        return self._choice.read(self.value(index), problems if problems is not None else [])[1]
+
+    def read(self, value) -> Sample | None:
+        """A record's value (the file's, or a reviewer's edit) as a Sample, chosen as lint chooses."""
+        return self._choice.read(value, [])[1] if value is not UNPARSED else None
+
+    def linter(self):
+        """What lint says about one record of this file (see dataforge.lint.record)."""
+        if self._linter is None:
+            from dataforge.lint.record import RecordLinter
+
+            self._linter = RecordLinter(self.format, file=str(self.path))
+        return self._linter
 
     def sample_id(self, index: int) -> str:
         """Stable across runs: the record's own text."""
         return hashlib.sha256(self.text(index)).hexdigest()[:16]
 
     def _detect(self) -> Format | None:
-        for i in range(min(len(self), 20)):
-            value = self.value(i)
-            if type(value) is dict:
-                found = detect(value)
-                if found:
-                    return found[0]
-        return None
+        """The file's format, as lint decides it: from the first record."""
+        first = self.value(0) if len(self) else None
+        return FormatChoice.for_file(first if first is not UNPARSED else None)[0].format

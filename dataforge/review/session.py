@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataforge.formats.base import Problem
-from dataforge.generate.records import problems_of
-from dataforge.lint.engine import Linter, LintOptions
+from dataforge.lint.engine import Linter
 from dataforge.lint.findings import Finding
+from dataforge.lint.record import project_options
 from dataforge.review.dataset import Dataset
 from dataforge.review.store import ACCEPTED, PENDING, REJECTED, ReviewStore
 
@@ -56,7 +56,7 @@ class ReviewSession:
     def lint(opened: Opened) -> None:
         """Findings by record (slow on big files: the app runs it in a worker)."""
         findings: dict[int, list[Finding]] = defaultdict(list)
-        for f in Linter(LintOptions()).run([opened.dataset.path]):
+        for f in Linter(project_options(jobs=1)).run([opened.dataset.path]):
             if f.location.record is not None:
                 findings[f.location.record].append(f)
         opened.findings, opened.linted = dict(findings), True
@@ -98,11 +98,15 @@ class ReviewSession:
 
     @staticmethod
     def problems(opened: Opened, value) -> list[Problem]:
-        """What lint says of a record as edited (shape problems and rule findings together)."""
-        fmt = opened.dataset.format
-        if fmt is None:
-            return [Problem("S001", "$", "the dataset's format is not known")]
-        return problems_of(value, fmt.name)
+        """What lint says of a record as edited, under the project's settings: the same checker
+        lint runs, so a record accepted here lints clean once exported."""
+        return [Problem(f.code, f.location.path, f.message)
+                for f in opened.dataset.linter().check_value(value)]
+
+    @staticmethod
+    def problems_of_text(opened: Opened, text: str) -> list[Finding]:
+        """Findings on an edit as typed: strictly parsed (duplicate keys, NaN refused)."""
+        return opened.dataset.linter().check_text(text)
 
     @staticmethod
     def validate(opened: Opened, value) -> list[str]:

@@ -29,6 +29,7 @@ from textual.widgets import (
 )
 
 from dataforge.formats import FORMATS
+from dataforge.jsonio.stream import UNPARSED
 from dataforge.review.session import Filter, ReviewSession
 from dataforge.review.store import ACCEPTED, REJECTED
 from dataforge.templates import TEMPLATES
@@ -246,13 +247,13 @@ class DataforgeApp(App):
         text = Text()
         text.append(f"record {index} · line {opened.dataset.line(index)} · {state.decision}"
                     + (" · edited" if state.edited is not None else "") + "\n\n", style="bold")
-        sample = opened.dataset.format.read(value, []) if opened.dataset.format and isinstance(value, dict) \
-            else None
+        sample = opened.dataset.read(value)
         # the file's lint findings, or, for an edited record, what lint says of the edit
         findings = [(f.code, f.location.path, f.message) for f in opened.findings.get(index, [])] \
             if state.edited is None else [tuple(p) for p in ReviewSession.problems(opened, value)]
         if sample is None:
-            text.append(json.dumps(value, ensure_ascii=False, indent=2) if value is not None else "(unreadable)")
+            text.append(opened.dataset.text(index).decode("utf-8", "replace") if value is UNPARSED
+                        else json.dumps(value, ensure_ascii=False, indent=2) if value is not None else "(unreadable)")
         else:
             for m in sample.messages:
                 label = m.role if not m.name else f"{m.role} {m.name}"
@@ -343,7 +344,7 @@ class DataforgeApp(App):
                 self.render_detail(index)
                 self.update_counts()
 
-        self.push_screen(EditScreen(ReviewSession.value(opened, index), partial(ReviewSession.validate, opened)),
+        self.push_screen(EditScreen(ReviewSession.value(opened, index), partial(ReviewSession.problems_of_text, opened)),
                          saved)
 
     def action_filter(self) -> None:

@@ -10,15 +10,21 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from dataforge.jsonio.parse import parse
+
 
 class EditScreen(ModalScreen[dict | None]):
-    """Edit one record as JSON; findings update as you type; ctrl+s saves, escape cancels."""
+    """Edit one record as JSON; findings update as you type; ctrl+s saves, escape cancels.
+
+    ``check`` is lint's own verdict on one record's text (strict parse included): an edit with a
+    duplicate key, NaN or an error finding cannot be saved, so what is saved lints clean of errors.
+    """
 
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, value: dict, validate) -> None:
+    def __init__(self, value: dict, check) -> None:
         super().__init__()
-        self.value, self.validate = value, validate
+        self.value, self.check = value, check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-box"):
@@ -35,26 +41,28 @@ class EditScreen(ModalScreen[dict | None]):
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         self._check()
 
-    def _parsed(self):
-        try:
-            return json.loads(self.query_one(TextArea).text), None
-        except json.JSONDecodeError as exc:
-            return None, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    def _findings(self):
+        return self.check(self.query_one(TextArea).text)
 
-    def _check(self) -> None:
-        value, error = self._parsed()
-        problems = [error] if error else self.validate(value)
+    def _check(self) -> list:
+        findings = self._findings()
         status = self.query_one("#edit-status", Static)
-        status.update("✔ no findings" if not problems else "\n".join(f"✘ {p}" for p in problems[:8]))
-        status.set_class(bool(problems), "bad")
+        status.update("✔ no findings" if not findings else
+                      "\n".join(f"✘ {f.code} at {f.location.path}: {f.message}" for f in findings[:8]))
+        status.set_class(bool(findings), "bad")
+        return findings
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_save() if event.button.id == "save" else self.action_cancel()
 
     def action_save(self) -> None:
-        value, error = self._parsed()
-        if error is None:
-            self.dismiss(value)
+        findings = self._check()
+        if any(f.severity == "error" for f in findings):
+            status = self.query_one("#edit-status", Static)
+            status.update("✘ not saved: fix the errors first (escape discards the edit)\n"
+                          + "\n".join(f"✘ {f.code} at {f.location.path}: {f.message}" for f in findings[:7]))
+            return
+        self.dismiss(parse(self.query_one(TextArea).text.encode("utf-8")))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
