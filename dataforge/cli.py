@@ -299,7 +299,8 @@ def _templates(args: argparse.Namespace) -> int:
 
 def _preview(args: argparse.Namespace) -> int:
     from dataforge import preview_output
-    from dataforge.masking.session import MaskingSession, pick_record
+    from dataforge.convert import pick_record
+    from dataforge.masking.session import MaskingSession
 
     index, line, sample, fmt_name = pick_record(args.file, record=args.record, line=args.line,
                                                 first_with_findings=args.first_with_findings)

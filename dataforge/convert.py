@@ -80,6 +80,31 @@ def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, S
                                  hint="`dataforge lint` shows every problem in the file") from None
 
 
+def pick_record(path: str, record: int | None = None, line: int | None = None,
+                first_with_findings: bool = False) -> tuple[int, int, Sample, str]:
+    """(index, line, sample, format name) of the record asked for; the first one by default."""
+    if first_with_findings:
+        from dataforge.lint.engine import Linter
+
+        found = next((f.location.record for f in Linter().run([path]) if f.location.record is not None), None)
+        if found is None:
+            raise DataforgeError(f"{path}: lint finds nothing to show in any record")
+        record = found
+    want = record if record is not None else (None if line is not None else 0)
+    if want is not None and want < 0:
+        raise DataforgeError("--record counts from 0")
+    if not Path(path).is_file():
+        raise DataforgeError(f"{path}: no such file")
+    for index, start, sample, why in read_samples(Path(path)):
+        if (want is not None and index == want) or (line is not None and start == line):
+            if sample is None:
+                raise DataforgeError(f"{path}:{start}: record {index} cannot be read: {why}",
+                                     hint="`dataforge lint` shows every problem in the file")
+            return index, start, sample, sample.meta["format"]
+    what = f"record {want}" if want is not None else f"a record starting on line {line}"
+    raise DataforgeError(f"{path}: no {what}")
+
+
 def convert_file(source_path: str | Path, target: str, out_path: str | Path, source: str = "auto",
                  force: bool = False) -> ConvertResult:
     """Write every record of ``source_path`` in format ``target`` to ``out_path`` (atomically).

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from dataforge.errors import DataforgeError
 from dataforge.masking.encode import EncodedSample, EncodeOptions, encode, encode_many
 from dataforge.masking.preview import Summary, TokenRow, summarize, token_rows
 from dataforge.masking.tokenizer import TextTokenizer, load_tokenizer
@@ -112,30 +110,3 @@ def as_conversation(sample: Sample) -> Sample:
     if sample.chosen is None:
         return sample
     return Sample.of((*sample.messages, sample.chosen), tools=sample.tools, meta=sample.meta)
-
-
-def pick_record(path: str, record: int | None = None, line: int | None = None,
-                first_with_findings: bool = False) -> tuple[int, int, Sample, str]:
-    """(index, line, sample, format name) of the record asked for; the first one by default."""
-    from dataforge.convert import read_samples
-
-    if first_with_findings:
-        from dataforge.lint.engine import Linter
-
-        found = next((f.location.record for f in Linter().run([path]) if f.location.record is not None), None)
-        if found is None:
-            raise DataforgeError(f"{path}: lint finds nothing to show in any record")
-        record = found
-    want = record if record is not None else (None if line is not None else 0)
-    if want is not None and want < 0:
-        raise DataforgeError("--record counts from 0")
-    if not Path(path).is_file():
-        raise DataforgeError(f"{path}: no such file")
-    for index, start, sample, why in read_samples(Path(path)):
-        if (want is not None and index == want) or (line is not None and start == line):
-            if sample is None:
-                raise DataforgeError(f"{path}:{start}: record {index} cannot be read: {why}",
-                                     hint="`dataforge lint` shows every problem in the file")
-            return index, start, sample, sample.meta["format"]
-    what = f"record {want}" if want is not None else f"a record starting on line {line}"
-    raise DataforgeError(f"{path}: no {what}")
