@@ -42,7 +42,8 @@ def test_broken_samples_are_invalid_where_lint_reports_shape_errors():
 
 
 # Rules whose bad example is a shape the schema itself forbids.
-SCHEMA_RULES = ["S004", "S005", "S006", "R001", "R010", "T001", "T003", "T004", "T006", "T007", "L001"]
+# T001's example is ShareGPT's tools, a JSON *string*: no JSON Schema can look inside one.
+SCHEMA_RULES = ["S004", "S005", "S006", "R001", "R010", "T003", "T004", "T006", "T007", "L001"]
 
 
 @pytest.mark.parametrize("code", SCHEMA_RULES)

@@ -12,6 +12,7 @@ from dataforge.formats.base import (
     WRONG_TYPE,
     Format,
     Problem,
+    carry_extra,
     item_path,
     loss_flags_dropped,
     pair_turns,
@@ -98,8 +99,7 @@ class Alpaca(Format):
             record["system"] = system
         if len(pairs) > 1:
             record["history"] = [[u.content, a.content] for u, a in pairs[:-1]]
-        if sample.extra:
-            record.update(sample.extra)
+        carry_extra(record, sample, self.name, losses)
         return record, losses
 
 

@@ -69,6 +69,17 @@ class Format:
     roles: dict[str, str] = {}
     #: a role spelt in another format's vocabulary -> this format's spelling (fixed by --fix)
     role_aliases: dict[str, str] = {}
+    #: `tools` may be any JSON value (ChatGLM3 puts it into the system prompt as it is); else it
+    #: is a list of tool definitions, each with a name
+    tools_any_json: bool = False
+    #: a tool call carries its own result (ChatGLM3's `tool` message holds `observation`), so a
+    #: conversation cannot end on a call waiting for one
+    call_carries_observation: bool = False
+    #: one observation message answers every call of a parallel group (LLaMA-Factory); else each
+    #: call has its own result message (OpenAI's tool_call_id)
+    one_observation_per_group: bool = False
+    #: the key of per-message trained flags in this format (`loss`; OpenAI's `weight`)
+    loss_key: str = "loss"
 
     def detect(self, raw: dict) -> bool:
         """Cheap test whether a record looks like this format (key names only, no validation)."""
@@ -336,6 +347,31 @@ def unheld_parts(fmt: str, sample: Sample, tools: bool = True, preference: bool 
     if preference and sample.is_preference:
         losses.append(f"{fmt} holds no chosen/rejected pair; only the prompt was written")
     return losses
+
+
+def bare_tools(tools: Any) -> Any:
+    """Tool definitions without OpenAI's {"type": "function", "function": {...}} wrapper, as
+    LLaMA-Factory and ChatGLM3 list them; anything else as it is."""
+    if type(tools) is list and any(type(t) is dict and t.get("type") == "function" and type(t.get("function")) is dict
+                                   for t in tools):
+        return [t["function"] if type(t) is dict and t.get("type") == "function" and type(t.get("function")) is dict
+                else t for t in tools]
+    return tools
+
+
+#: Keys one format defines that mean nothing to the others: carried in Sample.extra so a
+#: conversion back to their format keeps them, written only there.
+FORMAT_OWNED = {"parallel_tool_calls": "openai"}
+
+
+def carry_extra(record: dict, sample: Sample, fmt: str, losses: list[str]) -> None:
+    """Write the sample's extra keys into ``record``; a key another format owns is named instead."""
+    for key, value in (sample.extra or {}).items():
+        owner = FORMAT_OWNED.get(key)
+        if owner is not None and owner != fmt:
+            losses.append(f"{fmt} has no {key!r} ({owner}'s); it was dropped")
+        else:
+            record[key] = value
 
 
 def loss_flags_dropped(messages: list[Message] | tuple[Message, ...], fmt: str) -> list[str]:

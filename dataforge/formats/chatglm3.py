@@ -14,9 +14,12 @@ from dataforge.formats.base import (
     Format,
     PlainLayout,
     Problem,
+    bare_tools,
+    carry_extra,
     item_path,
     not_an_object,
     observation_text,
+    parse_json_string,
     require_list,
     require_str,
     role_field,
@@ -37,6 +40,8 @@ class ChatGLM3(Format):
     title = "ChatGLM3 conversations: {tools?, conversations: [{role, content, loss?}]}"
     schema = "chatglm3.schema.json"
     keys = frozenset({"conversations", "tools"})
+    tools_any_json = True
+    call_carries_observation = True
     roles = {"system": Role.SYSTEM, "user": Role.USER, "assistant": Role.ASSISTANT}
     role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant"}
 
@@ -79,36 +84,39 @@ class ChatGLM3(Format):
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
         losses: list[str] = []
         conv: list[dict] = []
-        pending_call: Message | None = None
+        pending: list[Message] = []  # calls waiting for their results: parallel calls pair in order
         for m in sample.messages:
-            if pending_call is not None and m.role != Role.OBSERVATION:
-                losses.append(f"tool call at {pending_call.path} has no observation; written without one")
-                conv.append(_tool_message(pending_call, None))
-                pending_call = None
+            if pending and m.role not in (Role.OBSERVATION, Role.TOOL_CALL):
+                for call in pending:
+                    losses.append(f"tool call at {call.path} has no observation; written without one")
+                    conv.append(_tool_message(call, None))
+                pending = []
             if m.role == Role.TOOL_CALL:
-                pending_call = m
+                pending.append(m)
             elif m.role == Role.OBSERVATION:
-                if pending_call is None:
+                if not pending:
                     losses.append(f"observation at {m.path} follows no tool call and was dropped")
                     continue
-                conv.append(_tool_message(pending_call, m))
-                pending_call = None
+                conv.append(_tool_message(pending.pop(0), m))
             else:
                 msg = {"role": m.role, "content": m.content}
                 if m.loss is not None:
                     msg["loss"] = m.loss
                 conv.append(msg)
-        if pending_call is not None:
-            losses.append(f"tool call at {pending_call.path} has no observation; written without one")
-            conv.append(_tool_message(pending_call, None))
+        for call in pending:
+            losses.append(f"tool call at {call.path} has no observation; written without one")
+            conv.append(_tool_message(call, None))
         if sample.is_preference:
             losses.append("chatglm3 holds no chosen/rejected pair; only the prompt was written")
         record: dict = {}
-        if sample.tools is not None:
-            record["tools"] = sample.tools
+        tools = bare_tools(sample.tools)
+        if type(tools) is str:  # ShareGPT's JSON string: ChatGLM3 lists the definitions themselves
+            ok, parsed = parse_json_string(tools)
+            tools = parsed if ok else tools
+        if tools is not None and tools != []:
+            record["tools"] = tools
         record["conversations"] = conv
-        if sample.extra:
-            record.update(sample.extra)
+        carry_extra(record, sample, self.name, losses)
         return record, losses
 
 

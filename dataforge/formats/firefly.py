@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataforge.formats.base import (
     Format,
     Problem,
+    carry_extra,
     item_path,
     loss_flags_dropped,
     not_an_object,
@@ -58,8 +59,7 @@ class Firefly(Format):
                  for user, reply in pair_turns(self.name, rest, losses)]
         losses += unheld_parts(self.name, sample)
         record: dict = {"conversation": turns}
-        if sample.extra:
-            record.update(sample.extra)
+        carry_extra(record, sample, self.name, losses)
         return record, losses
 
 

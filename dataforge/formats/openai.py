@@ -15,6 +15,7 @@ from dataforge.formats.base import (
     Format,
     PlainLayout,
     Problem,
+    carry_extra,
     dumps,
     item_path,
     not_an_object,
@@ -38,6 +39,7 @@ class OpenAIMessages(Format):
     title = "OpenAI chat messages: {messages: [{role, content, tool_calls?}], tools?}"
     schema = "openai.schema.json"
     keys = frozenset({"messages", "tools", "parallel_tool_calls"})
+    loss_key = "weight"
     roles = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER,
              "assistant": Role.ASSISTANT, "tool": Role.OBSERVATION}
     role_aliases = {"human": "user", "gpt": "assistant", "bot": "assistant", "observation": "tool"}
@@ -89,6 +91,8 @@ class OpenAIMessages(Format):
                 messages.append(Message(role, content, loss, path=path))
             if role == Role.ASSISTANT and "tool_calls" in m:
                 messages.extend(_read_tool_calls(m["tool_calls"], path, loss, call_names, problems))
+        if "parallel_tool_calls" in raw:  # kept for a conversion back to openai (see FORMAT_OWNED)
+            extra = {**(extra or {}), "parallel_tool_calls": raw["parallel_tool_calls"]}
         return Sample.of(messages, tools=raw.get("tools"), extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
@@ -130,11 +134,29 @@ class OpenAIMessages(Format):
         if sample.is_preference:
             losses.append("openai holds no chosen/rejected pair; only the prompt was written")
         record: dict = {"messages": out}
-        if sample.tools is not None:
-            record["tools"] = sample.tools
-        if sample.extra:
-            record.update(sample.extra)
+        tools = _wrapped_tools(sample.tools, losses)
+        if tools:  # an empty list is left out, as OpenAI's own examples do
+            record["tools"] = tools
+        carry_extra(record, sample, self.name, losses)
         return record, losses
+
+
+def _wrapped_tools(tools, losses: list[str]) -> list | None:
+    """Tool definitions in OpenAI's wrapper, {"type": "function", "function": {name, ...}}: other
+    formats list the function objects bare, ShareGPT as a JSON string."""
+    if tools is None:
+        return None
+    if type(tools) is str:
+        ok, parsed = parse_json_string(tools)
+        if not ok:
+            losses.append("tools is not valid JSON and was dropped")
+            return None
+        tools = parsed
+    if type(tools) is not list or not all(type(t) is dict for t in tools):
+        losses.append("openai takes tool definitions as a list of objects; these were dropped")
+        return None
+    return [t if t.get("type") == "function" and type(t.get("function")) is dict else {"type": "function", "function": t}
+            for t in tools]
 
 
 def _read_content(m: dict, path: str, problems: list[Problem], nullable: bool) -> str:

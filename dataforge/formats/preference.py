@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str, unheld_parts
+from dataforge.formats.base import Format, Problem, carry_extra, loss_flags_dropped, require_str, unheld_parts
 from dataforge.model import Message, Role, Sample
 
 
@@ -38,8 +38,7 @@ class Preference(Format):
             if reply is None:
                 losses.append(f"sample has no {key} reply")
             record[key] = reply.content if reply is not None else ""
-        if sample.extra:
-            record.update(sample.extra)
+        carry_extra(record, sample, self.name, losses)
         return record, losses
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format, Problem, loss_flags_dropped, require_str, unheld_parts
+from dataforge.formats.base import Format, Problem, carry_extra, loss_flags_dropped, require_str, unheld_parts
 from dataforge.model import Role, Sample
 
 _PATHS = ("$.prompt", "$.response")
@@ -34,8 +34,7 @@ class PromptResponse(Format):
         losses += unheld_parts(self.name, sample)
         record = {"prompt": "" if last[Role.USER] is None else messages[last[Role.USER]].content,
                   "response": "" if last[Role.ASSISTANT] is None else messages[last[Role.ASSISTANT]].content}
-        if sample.extra:
-            record.update(sample.extra)
+        carry_extra(record, sample, self.name, losses)
         return record, losses
 
 

@@ -99,7 +99,17 @@ CASES = [
     ("R009", sharegpt(("human", "a"), ("gpt", "b"), ("function_call", '{"name": "f", "arguments": {}}'),
                       ("observation", "1"), ("gpt", "c")),
      sharegpt(("human", "a"), ("function_call", '{"name": "f", "arguments": {}}'), ("observation", "1"), ("gpt", "c"))),
-    ("T001", conv(U, CALL, A, tools={"name": "f"}), conv(U, CALL, A, tools=[{"name": "f"}])),
+    ("T001", {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+              "tools": {"name": "f"}},
+     {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+      "tools": [{"type": "function", "function": {"name": "f"}}]}),
+    ("T009", sharegpt(("human", "a"), ("observation", "1"), ("gpt", "c")),
+     sharegpt(("human", "a"), ("function_call", '{"name": "f", "arguments": {}}'), ("observation", "1"), ("gpt", "c"))),
+    ("T009", {"messages": [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "1", "content": "r"},
+                           {"role": "assistant", "content": "y"}]},
+     {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [
+         {"id": "1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+         {"role": "tool", "tool_call_id": "1", "content": "r"}, {"role": "assistant", "content": "y"}]}),
     ("T001", sharegpt(("human", "a"), ("gpt", "b"), tools="[{broken"), sharegpt(("human", "a"), ("gpt", "b"), tools='[{"name": "f"}]')),
     ("T002", {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
         {"id": "1", "type": "function", "function": {"arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "1", "content": "r"},

@@ -33,7 +33,7 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
             if loss is None:
                 trained = trained or role in TRAINED_BY_DEFAULT
             elif type(loss) is not bool:
-                key = ".weight" if fmt.name == "openai" else ".loss"
+                key = "." + fmt.loss_key
                 report("L001", path + key, f"loss must be true or false, got {type_name(loss)} {loss!r}")
             elif loss:
                 trained = True

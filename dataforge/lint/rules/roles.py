@@ -82,13 +82,18 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
 
 
 def check_order(sample: Sample, fmt: Format, report: Report) -> None:
-    key = (fmt.alternation, sample.is_preference, sample.roles)
+    roles, paths = sample.roles, sample.paths
+    if len(set(paths)) != len(paths):
+        # Several messages read from one (parallel calls in one function_call, their results in
+        # one observation): the order rules judge the messages as the file holds them.
+        keep = [i for i in range(len(paths)) if i == 0 or paths[i] != paths[i - 1] or roles[i] != roles[i - 1]]
+        roles, paths = tuple(roles[i] for i in keep), tuple(paths[i] for i in keep)
+    key = (fmt.alternation, sample.is_preference, roles)
     verdict = _verdicts.get(key)
     if verdict is None:
         if len(_verdicts) >= 4096:
             _verdicts.clear()
-        verdict = _verdicts[key] = judge_order(sample.roles, fmt.alternation == "strict", sample.is_preference)
-    paths = sample.paths
+        verdict = _verdicts[key] = judge_order(roles, fmt.alternation == "strict", sample.is_preference)
     for code, index, message in verdict:
         report(code, paths[index] if index >= 0 else "$", message)
 

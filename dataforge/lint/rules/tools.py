@@ -24,9 +24,12 @@ _CALL = '{"role": "tool", "name": "get_weather", "parameters": {"city": "Beijing
 register(
     Rule("T001", "bad-tools", E, "The tool definitions are malformed.",
          "`tools` is a list of objects, each with a string `name` (or OpenAI's {type, function: {name}}); "
-         "in ShareGPT it is that list as a JSON string.",
-         bad=_conv(_USER, _CALL, _REPLY, tools='"tools": [{"description": "weather"}]'),
-         good=_conv(_USER, _CALL, _REPLY)),
+         "in ShareGPT it is that list as a JSON string. (ChatGLM3 takes any JSON: it is put into the system "
+         "prompt as it is.)",
+         bad='{"conversations": [{"from": "human", "value": "Weather?"}, {"from": "gpt", "value": "Sunny."}], '
+             '"tools": "[{\\"description\\": \\"weather\\"}]"}\n',
+         good='{"conversations": [{"from": "human", "value": "Weather?"}, {"from": "gpt", "value": "Sunny."}], '
+              '"tools": "[{\\"name\\": \\"get_weather\\", \\"description\\": \\"weather\\"}]"}\n'),
     Rule("T002", "call-without-name", E, "A tool call does not name its tool.",
          "Add the tool's name.",
          bad=_conv(_USER, '{"role": "tool", "parameters": {"city": "Beijing"}, ' + _OBS + "}", _REPLY),
@@ -67,6 +70,14 @@ register(
          bad='{' + _TOOLS + ', "conversations": [{"role": "system", "content": "Be brief."}, '
              + _USER + ", " + _CALL + ", " + _REPLY + "]}\n",
          good=_conv(_USER, _CALL, _REPLY)),
+    Rule("T009", "observation-without-call", W, "A tool's result (observation) follows no tool call.",
+         "Add the call that produced it, or drop the observation: the model is shown a result nobody asked for, "
+         "and formats that pair results with calls (OpenAI) cannot hold it.",
+         bad='{"conversations": [{"from": "human", "value": "Weather?"}, {"from": "observation", "value": "3"}, '
+             '{"from": "gpt", "value": "3 degrees."}]}\n',
+         good='{"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": '
+              '"{\\"name\\": \\"get_weather\\", \\"arguments\\": {}}"}, {"from": "observation", "value": "3"}, '
+              '{"from": "gpt", "value": "3 degrees."}]}\n'),
 )
 
 
@@ -88,19 +99,21 @@ def declared_names(tools: object) -> set[str] | None:
 
 
 def check(sample: Sample, fmt: Format, report: Report) -> None:
-    if sample.tools is None and sample.names is None and Role.TOOL_CALL not in sample.roles:
+    roles = sample.roles
+    if sample.tools is None and sample.names is None and Role.TOOL_CALL not in roles \
+            and Role.OBSERVATION not in roles:
         return
     declared = None
     if sample.tools is not None:
         declared = declared_names(sample.tools)
-        if declared is None:
+        if declared is None and not fmt.tools_any_json:
             report("T001", "$.tools", "tools must be a list of objects that each have a string name")
-        if fmt.name == "chatglm3" and Role.SYSTEM in sample.roles:
+        if fmt.call_carries_observation and Role.SYSTEM in roles:
             report("T008", "$.tools", "tools and a system message: the reference demo would add a second system prompt")
     waiting = []  # (path, name) of tool calls whose observation has not come yet
-    none = (None,) * len(sample.roles)
-    for role, name, arguments, path in zip(sample.roles, sample.names or none, sample.arguments or none,
-                                           sample.paths):
+    answered = False  # the current group of calls has had an observation
+    none = (None,) * len(roles)
+    for role, name, arguments, path in zip(roles, sample.names or none, sample.arguments or none, sample.paths):
         if role == Role.TOOL_CALL:
             if name is None:
                 report("T002", path, "tool call without a tool name")
@@ -108,16 +121,25 @@ def check(sample: Sample, fmt: Format, report: Report) -> None:
                 report("T005", path, f"tool {name!r} is not declared in tools")
             if arguments is None:
                 report("T003", path, "tool call without arguments")
+            if answered:  # a new group after results: the old one is settled
+                waiting, answered = [], False
             waiting.append((path, name))
         elif role == Role.OBSERVATION:
             if waiting:
-                waiting.pop(0)
-        elif waiting:
-            _unanswered(waiting, report)
-            waiting = []
-    # A conversation may end on a tool call (teaching the model to call), except in ChatGLM3,
-    # whose `tool` message always carries its observation.
-    if waiting and fmt.name == "chatglm3":
+                if fmt.one_observation_per_group:
+                    waiting = []
+                else:
+                    waiting.pop(0)
+                answered = True
+            elif not answered:
+                report("T009", path, "an observation with no tool call before it")
+        else:
+            if waiting:
+                _unanswered(waiting, report)
+            waiting, answered = [], False
+    # A conversation may end on a tool call (teaching the model to call), except where the call
+    # carries its own result.
+    if waiting and fmt.call_carries_observation:
         _unanswered(waiting, report)
 
 
