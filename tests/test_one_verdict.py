@@ -95,3 +95,15 @@ def test_the_review_list_reads_records_of_another_format_as_lint_does(tmp_path):
         assert opened.dataset.sample(1).contents == ("hi", "yo")
     finally:
         session.close()
+
+
+def test_bookkeeping_keys_are_kept_and_never_findings(tmp_path, run_line):
+    """FastChat's ShareGPT gives every record an `id`: no S006, the schema accepts it, conversion keeps it."""
+    record = {"id": "identity_0", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
+    path = write_jsonl(tmp_path / "fastchat.jsonl", [record, record | {"id": "identity_1"}])
+    result = run_line(f"dataforge lint {path}")
+    assert result.exit_code == 0 and "no findings" in result.stdout
+    out = tmp_path / "out.jsonl"
+    run_line(f"dataforge convert {path} --to openai -o {out}")
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["identity_0", "identity_1"]
+    assert run_line(f"dataforge lint {out}").exit_code == 0

@@ -61,3 +61,68 @@ def test_schema_errors_are_precise():
     errors = list(validator("chatglm3").iter_errors(bad))
     assert [(list(e.absolute_path), e.message) for e in errors] == [
         (["conversations", 1], "'parameters' is a required property")]
+
+
+def test_one_list_of_keys_per_format_drives_schema_and_lint():
+    """A schema's top-level keys are its format's keys plus the bookkeeping keys any record may carry."""
+    from dataforge.formats.base import BOOKKEEPING
+
+    for fmt in FORMATS.values():
+        assert set(load_schema(fmt.schema)["properties"]) == set(fmt.keys) | BOOKKEEPING, fmt.name
+
+
+def _fixtures():
+    """Every record the repository ships or documents: samples and each rule's examples."""
+    from dataforge.jsonio.layout import iter_records, open_records
+
+    for path in sorted(SAMPLES.rglob("*.json*")):
+        if path.name.endswith(".review.jsonl"):
+            continue
+        f, _, _ = open_records(path)
+        with f:
+            try:
+                for rec in iter_records(path, f):
+                    yield f"{path.name}:{rec.line}", rec.text
+            except Exception:  # noqa: BLE001 - a broken sample file's tail: what was read is enough
+                pass
+    for code, rule in sorted(RULES.items()):
+        if rule.example_format or rule.example_options:
+            continue  # read with options the schema does not know of
+        for kind in ("bad", "good"):
+            for n, line in enumerate(getattr(rule, kind).splitlines()):
+                if line.strip():
+                    yield f"{code} {kind} {n}", line.encode()
+
+
+# What a JSON Schema can judge of one record: its shape, its keys, the types of its values. The
+# documented exceptions are order and content rules (R002-R009, L002, P, D, M, and T rules that
+# look inside JSON strings or across messages), which no schema can express.
+# A required field the schema lists is a shape too: a call's name (T002), a preference pair's
+# replies (P001), and the observation of a call that carries its own (ChatGLM3's `tool`, T006).
+SHAPE_CODES = {"E004", "E005", "E006", "S004", "S005", "S006", "R001", "R010", "L001", "P001", "T002", "T003", "T004",
+               "T007"}
+
+
+def test_schemas_and_lint_agree_on_every_fixture_in_the_repository():
+    from dataforge.formats.choice import FormatChoice
+    from dataforge.jsonio.parse import parse
+    from dataforge.lint.engine import LintOptions
+    from dataforge.lint.record import RecordLinter
+
+    disagreements = []
+    for where, text in _fixtures():
+        try:
+            value = parse(text)
+        except ValueError:
+            continue  # not JSON: no schema applies
+        fmt = FormatChoice.for_file(value)[0].format
+        if fmt is None:
+            continue
+        findings = RecordLinter(fmt, LintOptions()).check_text(text)
+        codes = SHAPE_CODES | ({"T006"} if fmt.call_carries_observation else set())
+        lint_ok = not any(f.code in codes for f in findings)
+        schema_ok = validator(fmt.name).is_valid(value)
+        if lint_ok != schema_ok:
+            disagreements.append(f"{where} ({fmt.name}): lint {[f.code for f in findings]}, schema "
+                                 + ("accepts" if schema_ok else "rejects"))
+    assert not disagreements, "\n".join(disagreements)

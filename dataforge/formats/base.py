@@ -31,6 +31,11 @@ ARGUMENTS_NOT_STRING = "T007"
 UNKNOWN_ROLE = "R001"
 #: where a generated record came from; every format keeps it, trainers ignore it
 PROVENANCE = "provenance"
+#: Keys any record may carry for its keeper's bookkeeping, which trainers ignore: dataforge's
+#: `provenance`, and the `id` that FastChat's ShareGPT files and many others give each record.
+#: They are kept (in Sample.extra, written back on conversion) and never reported as unknown;
+#: the shipped schemas accept them too.
+BOOKKEEPING = frozenset({PROVENANCE, "id"})
 ROLE_ALIAS = "R010"
 
 
@@ -87,8 +92,17 @@ class Format:
 
     def read(self, raw: dict, problems: list[Problem]) -> Sample | None:
         """Build the Sample, appending any shape problem; None when nothing usable remains."""
-        sample = self.read_clean(raw)
+        sample = self.read_quick(raw)
         return sample if sample is not None else self.read_detailed(raw, problems)
+
+    def read_quick(self, raw: dict) -> Sample | None:
+        """``read_clean``, also for a record that carries bookkeeping keys (kept in extra)."""
+        sample = self.read_clean(raw)
+        if sample is None and not raw.keys().isdisjoint(BOOKKEEPING):
+            sample = self.read_clean({k: v for k, v in raw.items() if k not in BOOKKEEPING})
+            if sample is not None:
+                sample = sample._replace(extra={k: raw[k] for k in raw if k in BOOKKEEPING})
+        return sample
 
     def read_clean(self, raw: dict) -> Sample | None:
         """The Sample of a record that is plainly this format with nothing to report, else None.
@@ -128,13 +142,13 @@ class Format:
         return name
 
     def extra_keys(self, raw: dict, problems: list[Problem]) -> dict | None:
-        """Top-level keys the format does not define: kept, and reported once each (except
-        dataforge's own `provenance`, which every format carries along untrained)."""
+        """Top-level keys the format does not define: kept, and reported once each (except the
+        BOOKKEEPING keys, which every format carries along untrained)."""
         if raw.keys() <= self.keys:
             return None
         extra = {k: v for k, v in raw.items() if k not in self.keys}
         for key in extra:
-            if key != PROVENANCE:
+            if key not in BOOKKEEPING:
                 problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),
                                         f"unknown key {key!r} for format {self.name}"))
         return extra
