@@ -100,7 +100,8 @@ def test_the_review_list_reads_records_of_another_format_as_lint_does(tmp_path):
 def test_bookkeeping_keys_are_kept_and_never_findings(tmp_path, run_line):
     """FastChat's ShareGPT gives every record an `id`: no S006, the schema accepts it, conversion keeps it."""
     record = {"id": "identity_0", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
-    path = write_jsonl(tmp_path / "fastchat.jsonl", [record, record | {"id": "identity_1"}])
+    other = {"id": "identity_1", "conversations": [{"from": "human", "value": "bye"}, {"from": "gpt", "value": "ok"}]}
+    path = write_jsonl(tmp_path / "fastchat.jsonl", [record, other])
     result = run_line(f"dataforge lint {path}")
     assert result.exit_code == 0 and "no findings" in result.stdout
     out = tmp_path / "out.jsonl"

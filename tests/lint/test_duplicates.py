@@ -64,3 +64,42 @@ def test_lint_reports_the_same_duplicates_when_digests_spill(tmp_path, monkeypat
     monkeypatch.setattr(duplicates, "SPILL", 5)
     assert found() == in_memory
     assert len(in_memory) == 11 and in_memory[-1] == ("D002", str(test), 0, f"same record as record 1 of {train}")
+
+
+def test_a_leak_between_files_of_other_layouts_is_found(tmp_path, run_line):
+    """The same conversation in an alpaca train.json and a ShareGPT eval.jsonl is one record twice."""
+    import json
+
+    train = tmp_path / "train.json"
+    train.write_text(json.dumps([{"instruction": "Capital of France?", "input": "", "output": "Paris."},
+                                 {"instruction": "2+2?", "input": "", "output": "4"}], indent=2))
+    evaluation = tmp_path / "eval.jsonl"
+    evaluation.write_text(json.dumps({"id": "e1", "conversations": [{"from": "human", "value": "Capital of France?"},
+                                                                    {"from": "gpt", "value": "Paris."}]}) + "\n")
+    result = run_line(f"dataforge lint {train} {evaluation} --select D")
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stdout.splitlines() if ": D002 " in x]
+    assert line.startswith(f"{evaluation}:1:") and "train.json" in line
+
+
+def test_spacing_key_order_and_ids_do_not_hide_a_repeat(tmp_path, run_line):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"instruction": "a", "input": "", "output": "b", "id": 1}\n'
+                    '{"output": "b",  "input": "", "instruction": "a", "id": 2}\n')
+    assert "D001" in run_line(f"dataforge lint {path}").stdout
+
+
+def test_tool_arguments_as_object_or_string_are_the_same_content():
+    from dataforge.formats import get_format
+    from dataforge.lint.content import content_key
+
+    fmt = get_format("openai")
+
+    def record(arguments):
+        return {"messages": [{"role": "user", "content": "w?"}, {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "1", "type": "function", "function": {"name": "f", "arguments": arguments}}]},
+            {"role": "tool", "tool_call_id": "1", "content": "3"}, {"role": "assistant", "content": "3"}]}
+
+    a, b = fmt.read(record('{"city": "x"}'), []), fmt.read(record({"city": "x"}), [])
+    c = fmt.read(record('{"city": "y"}'), [])
+    assert content_key(a) == content_key(b) != content_key(c)

@@ -168,6 +168,6 @@ def test_every_rule_has_extra_cases_or_examples():
 
 
 def test_mixed_formats(tmp_path):
-    data = b'{"prompt": "a", "response": "b"}\n{"instruction": "a", "output": "b"}\n{"prompt": "c", "response": "d"}\n'
+    data = b'{"prompt": "a", "response": "b"}\n{"instruction": "x", "output": "y"}\n{"prompt": "c", "response": "d"}\n'
     findings = lint(tmp_path, {"d.jsonl": data})
     assert [(f.code, f.location.line) for f in findings] == [("S003", 2)]
