@@ -116,6 +116,8 @@ def convert_file(source_path: str | Path, target: str, out_path: str | Path, sou
     with atomic_writer(out_path) as out:
         writer = RecordWriter(out, is_json_lines(out_path))
         for index, line, sample, why in read_samples(source_path, source):
+            if sample is not None and fmt.conversational and not get_format(sample.meta["format"]).conversational:
+                sample, why = None, "pre-training text holds no conversation to convert"
             if sample is None:
                 result.skipped += 1
                 result.notes.append(Note(index, line, f"not converted: {why}", True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import alpaca, chatglm3, firefly, openai, preference, prompt_response, sharegpt
+from dataforge.formats import alpaca, chatglm3, firefly, openai, preference, prompt_response, sharegpt, text
 from dataforge.formats.base import Format, Problem
 
 # Order matters for detection: the first format that recognises a record wins, and the more
@@ -17,6 +17,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     preference.FORMAT,
     prompt_response.FORMAT,
     firefly.FORMAT,
+    text.FORMAT,
 )}
 
 

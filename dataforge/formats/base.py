@@ -35,7 +35,15 @@ PROVENANCE = "provenance"
 #: `provenance`, and the `id` that FastChat's ShareGPT files and many others give each record.
 #: They are kept (in Sample.extra, written back on conversion) and never reported as unknown;
 #: the shipped schemas accept them too.
-BOOKKEEPING = frozenset({PROVENANCE, "id"})
+BOOKKEEPING = frozenset({PROVENANCE, "id", "label", "images", "videos", "audios"})
+#: KTO's unpaired preference (TRL's and LLaMA-Factory's kto_tag): a boolean `label` per record,
+#: true for a desirable reply, false for one to learn away from. Carried like bookkeeping, but it
+#: must be a boolean, and convert keeps it, so no undesirable reply becomes a plain SFT target.
+LABEL = "label"
+#: Multimodal records (LLaMA-Factory's mllm data, TRL's vision sets): lists of media files, one
+#: per placeholder (<image>, <video>, <audio>) in the messages' text. Carried like bookkeeping;
+#: the count is checked (S008).
+MEDIA = {"images": "<image>", "videos": "<video>", "audios": "<audio>"}
 ROLE_ALIAS = "R010"
 
 
@@ -85,6 +93,9 @@ class Format:
     one_observation_per_group: bool = False
     #: the key of per-message trained flags in this format (`loss`; OpenAI's `weight`)
     loss_key: str = "loss"
+    #: holds conversations (roles to mask by); pre-training text does not, and is not judged by the
+    #: conversation rules
+    conversational: bool = True
 
     def detect(self, raw: dict) -> bool:
         """Cheap test whether a record looks like this format (key names only, no validation)."""
@@ -98,7 +109,7 @@ class Format:
     def read_quick(self, raw: dict) -> Sample | None:
         """``read_clean``, also for a record that carries bookkeeping keys (kept in extra)."""
         sample = self.read_clean(raw)
-        if sample is None and not raw.keys().isdisjoint(BOOKKEEPING):
+        if sample is None and not raw.keys().isdisjoint(BOOKKEEPING) and type(raw.get(LABEL, True)) is bool:
             sample = self.read_clean({k: v for k, v in raw.items() if k not in BOOKKEEPING})
             if sample is not None:
                 sample = sample._replace(extra={k: raw[k] for k in raw if k in BOOKKEEPING})
@@ -147,6 +158,9 @@ class Format:
         if raw.keys() <= self.keys:
             return None
         extra = {k: v for k, v in raw.items() if k not in self.keys}
+        if LABEL in extra and type(extra[LABEL]) is not bool:
+            problems.append(Problem(WRONG_TYPE, "$.label", f"a KTO label must be true or false, got "
+                                                           f"{type_name(extra[LABEL])}"))
         for key in extra:
             if key not in BOOKKEEPING:
                 problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key),

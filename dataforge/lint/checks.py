@@ -11,8 +11,8 @@ message), which reads the text, runs for each. A test holds replaying equal to r
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format
-from dataforge.lint.rules import loss, preference, roles, tools
+from dataforge.formats.base import MEDIA, Format
+from dataforge.lint.rules import loss, preference, roles, shape, tools
 from dataforge.lint.rules.roles import Report
 from dataforge.lint.rules.tools import declared_names
 from dataforge.model import Sample
@@ -23,10 +23,15 @@ _shapes: dict[tuple, Verdict] = {}
 
 
 def check_sample(sample: Sample, fmt: Format, report: Report) -> None:
-    """Report every R, T, L and P finding on ``sample``, in family order."""
+    """Report every R, T, L and P finding on ``sample``, in family order (none on text that is
+    not a conversation: the file as a whole is reported instead, S007)."""
     if sample.chosen is not None or sample.rejected is not None:
         run_families(sample, fmt, report)
         return
+    if not fmt.conversational:
+        return
+    if sample.extra is not None and not sample.extra.keys().isdisjoint(MEDIA):
+        shape.check_media(sample, report)
     losses = sample.losses
     if losses.count(None) != len(losses):  # 1 == True and 0 == False: flags are told apart by type too
         losses = (losses, tuple(map(type, losses)))
@@ -61,6 +66,10 @@ def _declared(tools: object) -> frozenset[str] | str | None:
 
 def run_families(sample: Sample, fmt: Format, report: Report) -> None:
     """The families one after another, nothing remembered."""
+    if not fmt.conversational:
+        return
+    if sample.extra is not None and not sample.extra.keys().isdisjoint(MEDIA):
+        shape.check_media(sample, report)
     roles.check(sample, fmt, report)
     for check in _AFTER_ROLES:
         check(sample, fmt, report)

@@ -95,7 +95,9 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     Folders are walked through symbolic links (datasets are often linked in), each real folder
     once, so a link that points back up ends instead of looping. Only regular files are taken
     from folders (a pipe or a socket named x.jsonl is passed over); a folder that cannot be read
-    is an error, since skipping it would report a clean run over data nobody looked at. Hidden
+    is an error, since skipping it would report a clean run over data nobody looked at. A
+    LLaMA-Factory dataset_info.json is never linted as a dataset; given by name, it stands for the
+    local files it lists. Hidden
     folders (.git, .venv, the review app's .dataforge) are not searched.
     """
     files: list[Path] = []
@@ -106,6 +108,8 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise DataforgeError(f"{path}: no .json or .jsonl files in this directory")
             files.extend(found)
+        elif path.is_file() and path.name == REGISTRY:
+            files.extend(_registered(path))
         elif path.is_file():
             files.append(path)
         elif path.is_symlink() and not path.exists():
@@ -116,6 +120,33 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             raise DataforgeError(f"{path}: no such file or directory")
     return files
+
+
+REGISTRY = "dataset_info.json"
+
+
+def _registered(registry: Path) -> list[Path]:
+    """The local data files a LLaMA-Factory dataset_info.json names (entries with a file_name)."""
+    import json
+
+    try:
+        entries = json.loads(registry.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataforgeError(f"{registry}: not a readable dataset_info.json ({exc})") from None
+    if type(entries) is not dict:
+        raise DataforgeError(f"{registry}: a dataset_info.json maps dataset names to their entries")
+    found = []
+    for entry in entries.values():
+        name = entry.get("file_name") if type(entry) is dict else None
+        if type(name) is str:
+            target = registry.parent / name
+            if target.is_dir():
+                found.extend(_walk(target))
+            elif target.is_file() and target.suffix in DATASET_SUFFIXES:
+                found.append(target)
+    if not found:
+        raise DataforgeError(f"{registry}: names no local .json or .jsonl file")
+    return found
 
 
 def _walk(root: Path) -> list[Path]:
@@ -139,6 +170,8 @@ def _walk(root: Path) -> list[Path]:
         seen.add((info.st_dev, info.st_ino))
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in names:
+            if name == REGISTRY:  # LLaMA-Factory's list of datasets: not a dataset itself
+                continue
             if Path(name).suffix in DATASET_SUFFIXES:
                 candidate = Path(folder, name)
                 if candidate.is_file():
@@ -371,6 +404,10 @@ class Linter:
         if first_batch is None:
             return
         fmt, first_findings = self._file_format(name, first_batch[0])
+        if fmt is not None and not fmt.conversational:
+            first_findings += list(self._file_finding(
+                "S007", name, f"{fmt.title.split(':')[0].lower()}: not conversations, so nothing can be masked by role",
+                1, 1))
         masking = self._masking_session(fmt)
         if masking is not None:
             pool = None  # the tokenizer already encodes on every core

@@ -11,7 +11,7 @@ from tests.conftest import SAMPLES
 SAMPLE_FILES = {
     "chatglm3": "chatglm3_tools.jsonl", "alpaca": "alpaca.jsonl", "sharegpt": "sharegpt.jsonl",
     "openai": "openai.jsonl", "preference": "preference.jsonl", "sharegpt-preference": "sharegpt_preference.jsonl",
-    "chatglm3-io": "chatglm3_io.jsonl", "firefly": "firefly.jsonl",
+    "chatglm3-io": "chatglm3_io.jsonl", "firefly": "firefly.jsonl", "text": "pretraining_text.jsonl",
 }
 
 

@@ -28,4 +28,35 @@ register(
          "Rename it if it is a typo; trainers ignore unknown keys, so their content is not trained on.",
          bad='{"instruction": "Say hi", "input": "", "output": "hi", "sytem": "Be brief."}\n',
          good='{"instruction": "Say hi", "input": "", "output": "hi", "system": "Be brief."}\n'),
+    Rule("S007", "not-fine-tuning-data", W, "The file holds pre-training text, not conversations (said once per file).",
+         "Nothing in it can be masked by role: a fine-tuning run would train on every token, or skip it. Keep it "
+         "for continued pre-training, or leave it out of fine-tuning sets.",
+         bad='{"text": "The quick brown fox jumps over the lazy dog."}\n',
+         good='{"instruction": "Finish the pangram.", "input": "The quick brown fox", '
+              '"output": "jumps over the lazy dog."}\n'),
+    Rule("S008", "media-placeholder-mismatch", E,
+         "A multimodal record's media list and its placeholders (<image>, <video>, <audio>) do not match in number.",
+         "Each file in `images` (`videos`, `audios`) fills one placeholder in the messages, in order; trainers "
+         "refuse or misalign records where the counts differ.",
+         bad='{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", '
+             '"content": "A cat."}], "images": ["cat.jpg", "dog.jpg"]}\n',
+         good='{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", '
+              '"content": "A cat."}], "images": ["cat.jpg"]}\n'),
 )
+
+
+def check_media(sample, report) -> None:
+    """S008: media lists against the placeholders in the text."""
+    from dataforge.formats.base import MEDIA
+
+    extra = sample.extra
+    for key, placeholder in MEDIA.items():
+        files = extra.get(key)
+        if files is None:
+            continue
+        if type(files) is not list or not all(type(f) is str for f in files):
+            report("S005", f"$.{key}", f"{key} must be a list of file names")
+            continue
+        used = sum(c.count(placeholder) for c in sample.contents)
+        if used != len(files):
+            report("S008", f"$.{key}", f"{len(files)} {key} for {used} {placeholder} placeholder(s)")
