@@ -86,10 +86,13 @@ def test_overlap_between_train_and_eval(tmp_path):
 
 
 def test_samples_are_clean(run_line):
-    result = run_line(f"dataforge lint {SAMPLES / 'datasets'}")
+    result = run_line(f"dataforge lint {SAMPLES / 'datasets'} --output-format json")
     assert result.exit_code == 0
-    assert result.stdout.startswith("OK: 18 records in 9 files, no findings")
-    assert result.stdout.count("\n") == 1
+    report = json.loads(result.stdout)
+    # the pre-training sample is said to be one, once for the file; nothing else
+    assert [(f["code"], f["location"]["file"]) for f in report["findings"]] == \
+        [("S007", str(SAMPLES / "datasets" / "pretraining_text.jsonl"))]
+    assert (report["summary"]["records"], report["summary"]["files"]) == (21, 10)
 
 
 def test_broken_samples_fail(run_line):
