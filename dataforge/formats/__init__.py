@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from dataforge.errors import DataforgeError
-from dataforge.formats import alpaca, chatglm3, firefly, openai, preference, prompt_response, sharegpt, text
+from dataforge.formats import (
+    alpaca,
+    chatglm3,
+    firefly,
+    openai,
+    preference,
+    prompt_completion,
+    prompt_response,
+    sharegpt,
+    text,
+)
 from dataforge.formats.base import Format, Problem
 
 # Order matters for detection: the first format that recognises a record wins, and the more
@@ -15,6 +25,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     openai.FORMAT,
     alpaca.FORMAT,
     preference.FORMAT,
+    prompt_completion.FORMAT,
     prompt_response.FORMAT,
     firefly.FORMAT,
     text.FORMAT,

@@ -88,7 +88,8 @@ class OpenAIMessages(Format):
                 messages.append(Message(role, content, None, name, path=path))
                 continue
             if role != Role.ASSISTANT or content or "tool_calls" not in m:
-                messages.append(Message(role, content, loss, path=path))
+                parts = m["content"] if type(m.get("content")) is list else None  # kept for writing back
+                messages.append(Message(role, content, loss, data=parts, path=path))
             if role == Role.ASSISTANT and "tool_calls" in m:
                 messages.extend(_read_tool_calls(m["tool_calls"], path, loss, call_names, problems))
         if "parallel_tool_calls" in raw:  # kept for a conversion back to openai (see FORMAT_OWNED)
@@ -124,7 +125,7 @@ class OpenAIMessages(Format):
                 _, call_id = call_ids.pop(index)
                 out.append({"role": "tool", "tool_call_id": call_id, "content": m.content})
             else:
-                msg: dict = {"role": m.role, "content": m.content}
+                msg: dict = {"role": m.role, "content": m.data if type(m.data) is list else m.content}
                 if m.loss is not None:
                     if m.role == Role.ASSISTANT:
                         msg["weight"] = int(bool(m.loss))
@@ -159,6 +160,11 @@ def _wrapped_tools(tools, losses: list[str]) -> list | None:
             for t in tools]
 
 
+# Content parts that carry no training text: images, audio and files beside a prompt. OpenAI
+# names them image_url, input_audio, file; LLaMA-Factory's multimodal data image, video, audio.
+_MEDIA_PARTS = frozenset({"image_url", "input_audio", "file", "image", "video", "audio"})
+
+
 def _read_content(m: dict, path: str, problems: list[Problem], nullable: bool) -> str:
     content = m.get("content")
     if type(content) is str:
@@ -168,17 +174,30 @@ def _read_content(m: dict, path: str, problems: list[Problem], nullable: bool) -
             problems.append(Problem(MISSING if "content" not in m else WRONG_TYPE, path + ".content",
                                     "message has no content" if "content" not in m else "content is null"))
         return ""
-    if type(content) is list:  # content parts: only text parts carry training text
-        texts = []
-        for k, part in enumerate(content):
-            if type(part) is dict and part.get("type") == "text" and type(part.get("text")) is str:
-                texts.append(part["text"])
-            else:
-                problems.append(Problem(WRONG_TYPE, item_path(path + ".content", k),
-                                        "only text content parts can be trained on"))
-        return "".join(texts)
+    if type(content) is list:
+        return _read_parts(content, path + ".content", m.get("role") == Role.ASSISTANT, problems)
     problems.append(Problem(WRONG_TYPE, path + ".content", f"content must be a string, got {type_name(content)}"))
     return ""
+
+
+def _read_parts(parts: list, path: str, reply: bool, problems: list[Problem]) -> str:
+    """The text of content parts: OpenAI's {"type": "text", "text"} and LLaMA-Factory's
+    {"type": "text", "value"}. Media parts beside a prompt are fine (they are not trained); in a
+    reply they cannot be trained on, and are reported."""
+    texts = []
+    for k, part in enumerate(parts):
+        kind = part.get("type") if type(part) is dict else None
+        if kind == "text":
+            text = part.get("text", part.get("value"))
+            if type(text) is str:
+                texts.append(text)
+                continue
+        elif kind in _MEDIA_PARTS and not reply:
+            continue
+        problems.append(Problem(WRONG_TYPE, item_path(path, k),
+                                "only text content parts can be trained on" if reply and kind in _MEDIA_PARTS
+                                else "a content part is {\"type\": \"text\", \"text\": ...} or a media part"))
+    return "".join(texts)
 
 
 def _read_weight(m: dict, path: str, problems: list[Problem]):

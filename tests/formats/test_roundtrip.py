@@ -12,6 +12,7 @@ SAMPLE_FILES = {
     "chatglm3": "chatglm3_tools.jsonl", "alpaca": "alpaca.jsonl", "sharegpt": "sharegpt.jsonl",
     "openai": "openai.jsonl", "preference": "preference.jsonl", "sharegpt-preference": "sharegpt_preference.jsonl",
     "chatglm3-io": "chatglm3_io.jsonl", "firefly": "firefly.jsonl", "text": "pretraining_text.jsonl",
+    "prompt-completion": "prompt_completion.jsonl",
 }
 
 
