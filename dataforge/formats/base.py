@@ -106,14 +106,27 @@ class Format:
         sample = self.read_quick(raw)
         return sample if sample is not None else self.read_detailed(raw, problems)
 
-    def read_quick(self, raw: dict) -> Sample | None:
-        """``read_clean``, also for a record that carries bookkeeping keys (kept in extra)."""
+    def read_quick(self, raw: dict, problems: list[Problem] | None = None) -> Sample | None:
+        """``read_clean``, also for a record with keys beyond the format's: bookkeeping keys, and,
+        when ``problems`` is given, unknown keys (each reported, S006). Both are kept in extra.
+
+        A file with an extra key on every record (FastChat's `id`, a source column) would
+        otherwise take the detailed reader for every record, at many times the cost."""
         sample = self.read_clean(raw)
-        if sample is None and not raw.keys().isdisjoint(BOOKKEEPING) and type(raw.get(LABEL, True)) is bool:
-            sample = self.read_clean({k: v for k, v in raw.items() if k not in BOOKKEEPING})
-            if sample is not None:
-                sample = sample._replace(extra={k: raw[k] for k in raw if k in BOOKKEEPING})
-        return sample
+        if sample is not None or raw.keys() <= self.keys:
+            return sample
+        extra = {k: v for k, v in raw.items() if k not in self.keys}
+        if type(extra.get(LABEL, True)) is not bool:
+            return None
+        unknown = [k for k in extra if k not in BOOKKEEPING]
+        if unknown and problems is None:
+            return None
+        sample = self.read_clean({k: v for k, v in raw.items() if k in self.keys})
+        if sample is None:
+            return None
+        for key in unknown:
+            problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key), f"unknown key {key!r} for format {self.name}"))
+        return sample._replace(extra=extra)
 
     def read_clean(self, raw: dict) -> Sample | None:
         """The Sample of a record that is plainly this format with nothing to report, else None.

@@ -42,7 +42,7 @@ class FormatChoice:
             return None, None
         fmt = self.format
         if fmt is not None:
-            sample = fmt.read_quick(value)  # the common case: plainly the file's format
+            sample = fmt.read_quick(value, problems)  # the common case: plainly the file's format
             if sample is not None:
                 return fmt, sample
             if self.forced or fmt.detect(value):

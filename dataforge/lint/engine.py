@@ -31,6 +31,7 @@ from xxhash import xxh3_64_intdigest as digest
 from dataforge.errors import DataforgeError
 from dataforge.formats import FORMATS, Format, Problem, get_format
 from dataforge.formats.choice import FormatChoice
+from dataforge.formats.registry import REGISTRY, registry_beside
 from dataforge.jsonio.layout import LINE_SUFFIXES, is_json_lines, open_records, record_batches
 from dataforge.jsonio.locate import locate
 from dataforge.jsonio.parse import diagnose, parse
@@ -119,10 +120,10 @@ def dataset_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
                                  hint="copy the data into a file first")
         else:
             raise DataforgeError(f"{path}: no such file or directory")
-    return files
-
-
-REGISTRY = "dataset_info.json"
+    unique: dict[str, Path] = {}
+    for file in files:  # a file named twice (or through a registry and by name) is read once
+        unique.setdefault(os.path.realpath(file), file)
+    return list(unique.values())
 
 
 def _registered(registry: Path) -> list[Path]:
@@ -323,6 +324,7 @@ class Linter:
         self._store = DigestStore() if {"D001", "D002"} & self.enabled else None
         self._sessions: dict[str, MaskingSession] = {}
         self._warned: list[MaskingSession] = []
+        self._registries: set[Path] = set()  # dataset_info.json files already judged
 
     def run(self, paths: Iterable[str | os.PathLike]) -> Iterator[Finding]:
         with _relaxed_gc():
@@ -404,6 +406,7 @@ class Linter:
         if first_batch is None:
             return
         fmt, first_findings = self._file_format(name, first_batch[0])
+        first_findings += list(self._registry_findings(path, name, fmt))
         if fmt is not None and not fmt.conversational:
             first_findings += list(self._file_finding(
                 "S007", name, f"{fmt.title.split(':')[0].lower()}: not conversations, so nothing can be masked by role",
@@ -457,6 +460,25 @@ class Linter:
                                     + f"; reading the file as {found[0].name}",
                                     Location(name, first.line, first.column, 0), rule.hint))
         return choice.format, findings
+
+    def _registry_findings(self, path: Path, name: str, fmt: Format | None) -> Iterator[Finding]:
+        """S009: what a dataset_info.json beside the file says of it, against its records; and, once
+        per registry, what is wrong with the registry itself."""
+        registry = registry_beside(path)
+        if registry is None or "S009" not in self.enabled:
+            return
+        if registry.path not in self._registries:
+            self._registries.add(registry.path)
+            for problem in registry.problems:
+                yield from self._file_finding("S009", str(registry.path), f"{REGISTRY}: {problem}")
+        entry = registry.entry_for(path)
+        if entry is None:
+            return
+        expected = entry.expected_format()
+        if expected is not None and fmt is not None and fmt.name != expected:
+            yield from self._file_finding(
+                "S009", name, f"{REGISTRY} entry {entry.name!r} reads this file as {expected}, but its records are "
+                              f"{fmt.name}", 1, 1)
 
     def _dataset_findings(self) -> Iterator[Finding]:
         """D001 within a file, D002 across files, from the digests of every record read."""

@@ -98,3 +98,31 @@ def test_pre_training_text_is_not_converted_into_conversations(tmp_path, run_lin
     result = run_line(f"dataforge convert {folder / 'c4_demo.jsonl'} --to alpaca -o {tmp_path / 'out.jsonl'}")
     assert result.exit_code == 1 and "pre-training text holds no conversation" in result.stderr
     assert (tmp_path / "out.jsonl").read_text() == ""
+
+
+def test_the_registry_is_checked_against_the_records(tmp_path, run_line):
+    """A misspelt formatting is read as alpaca by LLaMA-Factory, which then fails on a ShareGPT file;
+    an entry whose file is missing is named too."""
+    folder = llamafactory_data(tmp_path)
+    registry = json.loads((folder / "dataset_info.json").read_text())
+    registry["glaive_toolcall_en_demo"]["formatting"] = "sharegtp"
+    registry["gone"] = {"file_name": "gone.json"}
+    (folder / "dataset_info.json").write_text(json.dumps(registry))
+    result = run_line(f"dataforge lint {folder} --output-format json")
+    assert result.exit_code == 1
+    s009 = [(f["location"]["file"].rsplit("/", 1)[-1], f["message"]) for f in json.loads(result.stdout)["findings"]
+            if f["code"] == "S009"]
+    assert ("dataset_info.json", "dataset_info.json: entry 'glaive_toolcall_en_demo' has formatting 'sharegtp'; "
+            "LLaMA-Factory reads it as alpaca (known: alpaca, sharegpt, openai)") in s009
+    assert ("dataset_info.json", "dataset_info.json: entry 'gone' names 'gone.json', which is not beside it") in s009
+    assert ("glaive_toolcall_en_demo.json", "dataset_info.json entry 'glaive_toolcall_en_demo' reads this file as "
+            "alpaca, but its records are sharegpt") in s009
+
+
+def test_an_entry_that_says_openai_layout_for_sharegpt_records(tmp_path, run_line):
+    write(tmp_path / "chat.json", [{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}])
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"chat": {
+        "file_name": "chat.json", "formatting": "sharegpt", "columns": {"messages": "messages"},
+        "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}}}))
+    result = run_line(f"dataforge lint {tmp_path}")
+    assert result.exit_code == 1 and "reads this file as openai, but its records are sharegpt" in result.stdout

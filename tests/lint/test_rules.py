@@ -13,6 +13,10 @@ load_all()
 
 # Examples that are not one JSON Lines text: bytes, or several files.
 SPECIAL = {
+    "S009": {"bad": {"dataset_info.json": b'{"demo": {"file_name": "demo.jsonl", "formatting": "sharegpt"}}',
+                     "demo.jsonl": b'{"instruction": "Say hi", "input": "", "output": "hi"}\n'},
+             "good": {"dataset_info.json": b'{"demo": {"file_name": "demo.jsonl"}}',
+                      "demo.jsonl": b'{"instruction": "Say hi", "input": "", "output": "hi"}\n'}},
     "E002": {"bad": {"a.jsonl": '{"prompt": "退货", "response": "七天内"}\n'.encode("gbk")}},
     "D002": {"bad": {"train.jsonl": b'{"prompt": "hi", "response": "hello"}\n',
                      "eval.jsonl": b'{"prompt": "hi", "response": "hello"}\n'},

@@ -42,6 +42,16 @@ register(
              '"content": "A cat."}], "images": ["cat.jpg", "dog.jpg"]}\n',
          good='{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", '
               '"content": "A cat."}], "images": ["cat.jpg"]}\n'),
+    Rule("S009", "registry-mismatch", E,
+         "LLaMA-Factory's dataset_info.json reads a file otherwise than its records are laid out, or names "
+         "what is not there.",
+         "Make the entry's formatting, columns and tags describe the records (or convert the records): "
+         "LLaMA-Factory stops on the first record (KeyError) or skips every row. An unknown formatting is "
+         "read as alpaca.",
+         bad='dataset_info.json: {"demo": {"file_name": "demo.jsonl", "formatting": "sharegpt"}}\n'
+             'demo.jsonl: {"instruction": "Say hi", "input": "", "output": "hi"}\n',
+         good='dataset_info.json: {"demo": {"file_name": "demo.jsonl"}}\n'
+              'demo.jsonl: {"instruction": "Say hi", "input": "", "output": "hi"}\n'),
 )
 
 
