@@ -112,16 +112,16 @@ class Format:
 
         A file with an extra key on every record (FastChat's `id`, a source column) would
         otherwise take the detailed reader for every record, at many times the cost."""
-        sample = self.read_clean(raw)
-        if sample is not None or raw.keys() <= self.keys:
-            return sample
-        extra = {k: v for k, v in raw.items() if k not in self.keys}
+        keys = self.keys
+        if raw.keys() <= keys:
+            return self.read_clean(raw)
+        extra = {k: v for k, v in raw.items() if k not in keys}
         if type(extra.get(LABEL, True)) is not bool:
             return None
         unknown = [k for k in extra if k not in BOOKKEEPING]
         if unknown and problems is None:
             return None
-        sample = self.read_clean({k: v for k, v in raw.items() if k in self.keys})
+        sample = self.read_clean({k: v for k, v in raw.items() if k in keys})
         if sample is None:
             return None
         for key in unknown:

@@ -20,7 +20,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
@@ -540,9 +540,11 @@ def _line_ranges(f, path: str, start: int) -> Iterator[tuple[str, int, int]]:
 
 def _shifted(result: BatchResult, lines: int, records: int) -> BatchResult:
     """A range's result with its line and record numbers made file-wide."""
-    findings = [replace(x, location=replace(x.location, line=x.location.line + lines,
-                                            record=None if x.location.record is None else x.location.record + records))
-                for x in result.findings]
+    # Built directly: dataclasses.replace costs several microseconds a call, per finding.
+    findings = [Finding(x.code, x.severity, x.message,
+                        Location(loc.file, loc.line + lines, loc.column,
+                                 None if loc.record is None else loc.record + records, loc.path), x.hint, x.fixable)
+                for x in result.findings for loc in (x.location,)]
     return result._replace(findings=findings, lines=_plus(result.lines, "I", lines),
                            indices=_plus(result.indices, "q", records))
 

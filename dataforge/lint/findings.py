@@ -26,6 +26,9 @@ class Location:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
+    def __reduce__(self):  # workers send findings by the thousand: a plain tuple pickles fastest
+        return Location, (self.file, self.line, self.column, self.record, self.path)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -35,3 +38,6 @@ class Finding:
     location: Location
     hint: str = ""
     fixable: bool = False
+
+    def __reduce__(self):
+        return Finding, (self.code, self.severity, self.message, self.location, self.hint, self.fixable)
