@@ -44,7 +44,8 @@ class ReviewSession:
     def open(self, path: str | Path) -> Opened:
         path = Path(path)
         if path not in self.opened:
-            self.opened[path] = Opened(Dataset(path), ReviewStore(path))
+            dataset = Dataset(path)
+            self.opened[path] = Opened(dataset, ReviewStore(path, dataset.sample_id, len(dataset)))
         self.current = self.opened[path]
         return self.current
 

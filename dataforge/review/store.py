@@ -1,8 +1,16 @@
-"""The reviewer's decisions and edits, appended as they happen to DATASET.review.jsonl.
+"""The reviewer's decisions and edits, appended as they happen to a log beside the dataset:
+``.dataforge/NAME.review.jsonl`` in the dataset's folder (a hidden folder, so `dataforge lint`
+and the app's file list pass it over).
 
 The dataset file itself is never rewritten. Each action is one JSON line flushed at once, so a
-crash or a closed terminal loses nothing; the current state is the fold of the log, and undo is
-an event of its own (the log only grows).
+crash or a closed terminal loses nothing; a line cut by a kill or a full disk is dropped and the
+log carries on after it. The current state is the fold of the log, and undo is an event of its
+own (the log only grows).
+
+Every action names its record by position and by the record's own digest (``id``). When the
+dataset has changed since (a record inserted above, the file regenerated), an action follows the
+record with its digest, and an action whose record is gone is set aside (``orphaned``), never
+applied to whatever now sits at its old position.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +32,21 @@ class State:
     edited: dict | None = None  # the record as the reviewer edited it
 
 
+def log_path(dataset_path: str | Path) -> Path:
+    dataset_path = Path(dataset_path)
+    return dataset_path.parent / ".dataforge" / (dataset_path.name + ".review.jsonl")
+
+
 class ReviewStore:
-    def __init__(self, dataset_path: str | Path):
-        self.path = Path(str(dataset_path) + ".review.jsonl")
+    def __init__(self, dataset_path: str | Path, ids: Callable[[int], str] | None = None, size: int | None = None):
+        """``ids`` gives a record's digest by position (``size`` records): with it, actions follow
+        their records when the dataset has changed since they were made."""
+        self.path = log_path(dataset_path)
+        old = Path(str(dataset_path) + ".review.jsonl")  # where earlier versions kept the log
+        self.path.parent.mkdir(exist_ok=True)
+        if old.is_file() and not self.path.exists():
+            old.replace(self.path)
+        self.orphaned: list[dict] = []  # actions whose record is no longer in the dataset
         self._actions: list[dict] = []  # the effective history, undo applied
         if self.path.exists():
             for event in _read(self.path):
@@ -34,10 +55,33 @@ class ReviewStore:
                         self._actions.pop()
                 else:
                     self._actions.append(event)
+        if ids is not None and size is not None:
+            self._actions = self._follow(self._actions, ids, size)
         self._file = open(self.path, "a", encoding="utf-8")
         self._state: dict[int, State] = {}
         for action in self._actions:
             self._apply(action)
+
+    def _follow(self, actions: list[dict], ids: Callable[[int], str], size: int) -> list[dict]:
+        """Actions re-pointed at the record with their digest where their position now holds another."""
+        where: dict[str, list[int]] | None = None
+        kept = []
+        for action in actions:
+            index, digest = action.get("record"), action.get("id")
+            if digest is None or (type(index) is int and 0 <= index < size and ids(index) == digest):
+                kept.append(action)
+                continue
+            if where is None:  # only when something moved: digest every record once
+                where = {}
+                for i in range(size):
+                    where.setdefault(ids(i), []).append(i)
+            candidates = where.get(digest)
+            if not candidates:
+                self.orphaned.append(action)
+                continue
+            nearest = min(candidates, key=lambda i: abs(i - index) if type(index) is int else i)
+            kept.append({**action, "record": nearest})
+        return kept
 
     def close(self) -> None:
         self._file.close()
@@ -89,11 +133,21 @@ class ReviewStore:
 
 
 def _read(path: Path) -> list[dict]:
-    events = []
-    with open(path, encoding="utf-8") as f:
+    """The log's events. A line that is not an event (damaged, or cut by a kill or a full disk) is
+    skipped; a cut last line is removed, so the next event starts a line of its own."""
+    events, good = [], 0
+    with open(path, "rb") as f:
         for line in f:
+            if not line.endswith(b"\n"):
+                break
+            good += len(line)
             try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line cut by a crash: what came before stands
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if type(event) is dict and (event.get("event") == "undo" or type(event.get("record")) is int):
+                events.append(event)
+    if path.stat().st_size != good:
+        with open(path, "r+b") as f:
+            f.truncate(good)
     return events

@@ -52,7 +52,7 @@ def discover(paths: list[str]) -> tuple[list[Path], list[Path]]:
     for raw in paths or ["."]:
         path = Path(raw)
         for f in sorted(_walk(path, MAX_DEPTH)) if path.is_dir() else [path]:
-            if f.name.endswith((".review.jsonl", ".rejects.jsonl", ".journal")):
+            if f.name.endswith((".review.jsonl", ".rejects.jsonl", ".journal", ".report.json")):
                 continue
             if f.suffix == ".docx":
                 docs.append(f)

@@ -82,8 +82,8 @@ dataforge review app
   ctrl+t       light / dark theme
   ? or f1      this help          q  quit
 
-Decisions and edits are saved as you make them, in DATASET.review.jsonl beside the dataset;
-the dataset itself is never rewritten.
+Decisions and edits are saved as you make them, in .dataforge/DATASET.review.jsonl beside the
+dataset; the dataset itself is never rewritten.
 """
 
 

@@ -20,7 +20,9 @@ def workspace(tmp_path):
 
 
 def review_log(path):
-    log = path.with_name(path.name + ".review.jsonl")
+    from dataforge.review.store import log_path
+
+    log = log_path(path)
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
 
 

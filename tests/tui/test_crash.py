@@ -50,7 +50,9 @@ def test_kill_mid_review_and_reopen(tmp_path):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(fd)
-    log = [json.loads(line) for line in data.with_name(data.name + ".review.jsonl").read_text().splitlines()]
+    from dataforge.review.store import log_path
+
+    log = [json.loads(line) for line in log_path(data).read_text().splitlines()]
     assert [(e["event"], e["record"], e.get("decision")) for e in log] == [
         ("decide", 0, "accepted"), ("decide", 1, "rejected"), ("decide", 2, "accepted"), ("edit", 3, None)]
 
