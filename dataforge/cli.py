@@ -382,8 +382,7 @@ def _tui(args: argparse.Namespace) -> int:
         raise DataforgeError("the review app needs a terminal", hint="run it in a terminal, or use the other commands")
     from dataforge.tui.app import run
 
-    run(args.paths)
-    return ExitCode.OK
+    return run(args.paths)
 
 
 def _serve_test_llm(args: argparse.Namespace) -> int:

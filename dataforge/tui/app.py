@@ -643,5 +643,8 @@ def histogram(lengths: list[int], bins: int = 12, width: int = 40) -> Text:
     return text
 
 
-def run(paths: list[str]) -> None:
-    DataforgeApp(paths).run()
+def run(paths: list[str]) -> int:
+    """Run the app; its exit status (1 when it stopped on an error, which Textual has printed)."""
+    app = DataforgeApp(paths)
+    app.run()
+    return app.return_code or 0

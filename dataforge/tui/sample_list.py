@@ -51,7 +51,7 @@ class SampleList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.size.width
         if index >= len(self.rows):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)  # styled: NO_COLOR's monochrome filter needs a style
         text, style_name = self.label(self.rows[index])
         style = Style.parse(style_name) if style_name else Style()
         if index == self.cursor:

@@ -65,14 +65,19 @@ def test_kill_mid_review_and_reopen(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_in_tmux(tmp_path):
+@pytest.mark.parametrize("colour", ["colour", "NO_COLOR=1"])
+def test_in_tmux(tmp_path, colour):
     data = tmp_path / "returns.jsonl"
     shutil.copy(SAMPLES / "generated" / "returns_policy_zh.alpaca.jsonl", data)
     session = "review"
     # A tmux server of the test's own: another one's settings (its default size) must not apply.
     tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
-    # COLUMNS/LINES from the test process would override the pane's real size
-    command = f"env -u COLUMNS -u LINES {sys.executable} -m dataforge.cli tui {data}"
+    # COLUMNS/LINES from the test process would override the pane's real size; the exit status is
+    # written down, since a crash inside the app must not end with 0.
+    no_color = "NO_COLOR=1" if colour != "colour" else ""
+    status = tmp_path / "status"
+    command = (f"env -u COLUMNS -u LINES {no_color} {sys.executable} -m dataforge.cli tui {data}; "
+               f"echo $? > {status}; sleep 5")
     subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
 
     def screen() -> str:
@@ -95,7 +100,13 @@ def test_in_tmux(tmp_path):
         subprocess.run([*tmux, "send-keys", "-t", session, "3"], check=True)
         shown = wait_for("end of turn trained")
         assert "template alpaca" in shown
+        subprocess.run([*tmux, "send-keys", "-t", session, "2", "j", "j", "j", "j", "j", "j"], check=True)
+        time.sleep(0.5)
         subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
-        time.sleep(1)
+        deadline = time.monotonic() + 15
+        while not status.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status.read_text().strip() == "0", screen()
+        assert "Traceback" not in screen()
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
