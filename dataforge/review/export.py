@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from dataforge.errors import DataforgeError
 from dataforge.formats import get_format
 from dataforge.jsonio.layout import RecordWriter, is_json_lines
 from dataforge.jsonio.write import atomic_writer, check_output
@@ -17,6 +18,10 @@ def export_accepted(dataset: Dataset, store: ReviewStore, target: str, out: str 
     """Write accepted samples to ``out`` in ``target`` and a report beside it; returns the report."""
     out = Path(out)
     check_output(out, [dataset.path], replace=True)  # never the dataset under review, never a folder
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataforgeError(f"{out.parent}: cannot create the folder ({exc.strerror})") from None
     fmt = get_format(target)
     losses: Counter = Counter()
     written = 0

@@ -43,8 +43,8 @@ class ReviewStore:
         their records when the dataset has changed since they were made."""
         self.path = log_path(dataset_path)
         old = Path(str(dataset_path) + ".review.jsonl")  # where earlier versions kept the log
-        self.path.parent.mkdir(exist_ok=True)
         if old.is_file() and not self.path.exists():
+            self.path.parent.mkdir(exist_ok=True)
             old.replace(self.path)
         self.orphaned: list[dict] = []  # actions whose record is no longer in the dataset
         self._actions: list[dict] = []  # the effective history, undo applied
@@ -57,7 +57,7 @@ class ReviewStore:
                     self._actions.append(event)
         if ids is not None and size is not None:
             self._actions = self._follow(self._actions, ids, size)
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._file = None  # opened at the first decision: looking at a dataset leaves no file behind
         self._state: dict[int, State] = {}
         for action in self._actions:
             self._apply(action)
@@ -84,9 +84,13 @@ class ReviewStore:
         return kept
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def _write(self, event: dict[str, Any]) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8")
         event["time"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
         self._file.flush()

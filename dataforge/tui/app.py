@@ -34,7 +34,7 @@ from dataforge.review.session import Filter, ReviewSession
 from dataforge.review.store import ACCEPTED, REJECTED
 from dataforge.templates import TEMPLATES
 from dataforge.tui.sample_list import SampleList
-from dataforge.tui.screens import EditScreen, HelpScreen
+from dataforge.tui.screens import ConfirmScreen, EditScreen, HelpScreen
 
 ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool_call": "yellow",
                "observation": "blue"}
@@ -348,8 +348,7 @@ class DataforgeApp(App):
                          saved)
 
     def action_filter(self) -> None:
-        self.action_tab("review")
-        self.query_one("#text", Input).focus()
+        self.action_tab("review", focus="#text")
 
     def action_clear_filter(self) -> None:
         self.filter = Filter()
@@ -572,13 +571,22 @@ class DataforgeApp(App):
         target = opened.dataset.format.name if target is Select.NULL else target
         path = self.query_one("#export-path", Input).value.strip() or str(
             opened.dataset.path.with_name(f"{opened.dataset.path.stem}.accepted.{target}.jsonl"))
-        try:
-            report = export_accepted(opened.dataset, opened.store, target, path)
-        except DataforgeError as exc:
-            report_box.update(f"✘ {exc.message}")
-            return
-        report_box.update(Text(json.dumps(report, ensure_ascii=False, indent=2)))
-        self.notify(f"exported {report['written']} samples to {path}")
+        def write(confirmed: bool | None = True) -> None:
+            if not confirmed:
+                report_box.update("not exported: the file was left as it was")
+                return
+            try:
+                report = export_accepted(opened.dataset, opened.store, target, path)
+            except DataforgeError as exc:
+                report_box.update(f"✘ {exc.message}")
+                return
+            report_box.update(Text(json.dumps(report, ensure_ascii=False, indent=2)))
+            self.notify(f"exported {report['written']} samples to {path}")
+
+        if Path(path).is_file():
+            self.push_screen(ConfirmScreen(f"{path} exists. Replace it with the accepted samples?"), write)
+        else:
+            write()
 
     @on(Button.Pressed)
     def button(self, event: Button.Pressed) -> None:
@@ -593,12 +601,31 @@ class DataforgeApp(App):
     TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#template", "stats": None,
                  "export": "#export-format"}
 
-    def action_tab(self, name: str) -> None:
+    def action_tab(self, name: str, focus: str | None = None) -> None:
         self.screen.set_focus(None)
         self.query_one(TabbedContent).active = name
-        target = self.TAB_FOCUS.get(name)
+        target = focus or self.TAB_FOCUS.get(name)
         if target:
             self.call_after_refresh(self.query_one(target).focus)
+
+    # Keys that act on one tab's content act only there: `a` on the Sources tab accepts nothing,
+    # `g` does not regenerate from the Review tab, `x` writes nothing from elsewhere. The footer
+    # shows a key only where it acts.
+    TAB_ACTIONS = {"accept": "review", "reject": "review", "edit": "review", "undo": "review",
+                   "generate": "sources", "export": "export"}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        tab = self.TAB_ACTIONS.get(action)
+        if tab is None or not self.is_mounted:
+            return True
+        try:
+            return self.query_one(TabbedContent).active == tab
+        except Exception:  # noqa: BLE001 - before the tabs exist (start-up), nothing is scoped yet
+            return True
+
+    @on(TabbedContent.TabActivated)
+    def _keys_follow_the_tab(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -65,7 +65,35 @@ class EditScreen(ModalScreen[dict | None]):
         self.dismiss(parse(self.query_one(TextArea).text.encode("utf-8")))
 
     def action_cancel(self) -> None:
+        """Escape leaves an unchanged record at once; with changes, the first escape says so and
+        the second discards them."""
+        changed = self.query_one(TextArea).text != json.dumps(self.value, ensure_ascii=False, indent=2)
+        if changed and not self._warned:
+            self._warned = True
+            status = self.query_one("#edit-status", Static)
+            status.update("unsaved changes: ctrl+s saves them, escape again discards them")
+            status.set_class(True, "bad")
+            return
         self.dismiss(None)
+
+    _warned = False
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or enter answers yes, n or escape no."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question + "\n\n(y) yes   (n) no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
 
 HELP = """\

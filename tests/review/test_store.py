@@ -80,3 +80,11 @@ def test_export_writes_only_what_was_accepted_after_records_moved(tmp_path):
     export_accepted(o.dataset, o.store, "alpaca", out)
     session.close()
     assert [json.loads(line)["instruction"] for line in out.read_text().splitlines()] == ["q1"]
+
+
+def test_looking_at_a_dataset_writes_nothing(tmp_path):
+    path = write_jsonl(tmp_path / "data.jsonl", RECORDS)
+    session, o = opened(path)
+    assert o.store.state(0).decision == "pending"
+    session.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl"]

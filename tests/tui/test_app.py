@@ -138,7 +138,7 @@ async def test_export_writes_accepted_samples_and_a_report(workspace):
         await pilot.press("a", "a", "r", "a")
         app.query_one("#export-format").value = "sharegpt"
         app.query_one("#export-path").value = str(out)
-        await pilot.press("x")
+        await pilot.press("5", "x")
         await pilot.pause()
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 3 and all(r["conversations"][0]["from"] == "human" for r in records)
@@ -154,7 +154,7 @@ async def test_generate_offline_from_sources(workspace):
         await settle(pilot, app)
         assert app.query_one("#chunks").row_count == 5
         app.query_one("#target").value = "alpaca"
-        await pilot.press("g")
+        await pilot.press("1", "g")
         await settle(pilot, app)
         out = doc.with_name("onboarding_en.alpaca.jsonl")
         assert out.exists() and len(out.read_text(encoding="utf-8").splitlines()) == 9
@@ -173,7 +173,7 @@ async def test_generate_through_the_test_llm_server(workspace):
             await settle(pilot, app)
             app.query_one("#base-url").value = server.base_url
             app.query_one("#model").value = "fake"
-            await pilot.press("g")
+            await pilot.press("1", "g")
             await settle(pilot, app)
             status = str(app.query_one("#gen-status").render())
     assert "✔ 5 records" in status
@@ -231,7 +231,7 @@ async def test_cancel_and_resume_a_generation(tmp_path):
             app.query_one("#base-url").value = server.base_url
             app.query_one("#model").value = "fake"
             app.query_one("#target").value = "alpaca"
-            await pilot.press("g")
+            await pilot.press("1", "g")
             status = app.query_one("#gen-status")
             for _ in range(200):  # until the first wave of answers is in
                 await asyncio.sleep(0.05)
@@ -244,7 +244,7 @@ async def test_cancel_and_resume_a_generation(tmp_path):
             finished = journal.count('"event": "records"')
             assert 0 < finished < 24
             asked_before = len(server.requests)
-            await pilot.press("g")
+            await pilot.press("1", "g")
             await settle(pilot, app)
             assert f"({finished} chunks resumed)" in str(status.render())
             out = doc.with_name("rules.alpaca.jsonl")
@@ -281,3 +281,93 @@ async def test_an_unreadable_dataset_is_reported_not_fatal(tmp_path):
         app.query_one("#dataset").value = str(good)
         await settle(pilot, app)
         assert len(app.query_one(SampleList).rows) == 9
+
+
+@pytest.mark.asyncio
+async def test_keys_act_only_on_their_tab(workspace):
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    doc = workspace / "docs" / "onboarding_en.docx"
+    app = DataforgeApp([str(data), str(doc)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("1", "a", "r", "u", "x")  # on Sources: no decision, no export
+        await settle(pilot, app)
+        assert review_log(data) == [] and not list(data.parent.glob("*.accepted.*"))
+        await pilot.press("2", "g")  # on Review: no generation
+        await settle(pilot, app)
+        assert not doc.with_name("onboarding_en.alpaca.jsonl").exists()
+        assert app.session.current.dataset.path == data
+
+
+@pytest.mark.asyncio
+async def test_slash_puts_the_cursor_in_the_text_filter(workspace):
+    app = DataforgeApp([str(workspace / "generated" / "returns_policy_zh.chatglm3.jsonl")])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.focused is app.query_one("#text")
+        await pilot.press("退", "货")
+        await pilot.pause()
+        assert app.query_one("#text").value == "退货"
+
+
+@pytest.mark.asyncio
+async def test_export_asks_before_replacing_a_file(workspace):
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    out = workspace / "mine.jsonl"
+    out.write_text("my own file\n")
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a")
+        app.query_one("#export-path").value = str(out)
+        await pilot.press("5", "x")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert out.read_text() == "my own file\n"
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+    assert "conversations" in out.read_text() and (out.stat().st_mode & 0o077) != 0  # not owner-only
+
+
+@pytest.mark.asyncio
+async def test_export_onto_the_dataset_or_a_folder_is_refused(workspace):
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    before = data.read_bytes()
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a")
+        for target, message in ((data, "is one of the inputs"), (workspace, "is a folder")):
+            app.query_one("#export-path").value = str(target)
+            await pilot.press("5", "x")
+            await pilot.pause()
+            if app.screen.__class__.__name__ == "ConfirmScreen":
+                await pilot.press("y")
+                await pilot.pause()
+            assert message in str(app.query_one("#export-report").render())
+    assert data.read_bytes() == before
+
+
+@pytest.mark.asyncio
+async def test_escape_in_the_editor_asks_before_dropping_changes(workspace):
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen.query_one("#editor")
+        editor.insert(" ")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "EditScreen"
+        assert "unsaved changes" in str(app.screen.query_one("#edit-status").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "EditScreen"
