@@ -67,7 +67,9 @@ def summary_lines(summary: Summary) -> list[str]:
 def as_json(rows: list[TokenRow], summary: Summary, meta: dict, out: TextIO) -> None:
     data = {
         **meta,
-        "tokens": [{"index": r.index, "text": r.text, "id": r.token_id, "label": r.label, "role": r.role,
+        # text: as shown (whitespace visible, pieces of a character as their bytes); raw: the
+        # characters the token covers
+        "tokens": [{"index": r.index, "text": r.text, "raw": r.raw, "id": r.token_id, "label": r.label, "role": r.role,
                     "message": r.message, "kind": r.kind} for r in rows],
         "summary": {"tokens": summary.tokens, "trained": summary.trained, "ratio": round(summary.ratio, 4),
                     "length_before_truncation": summary.length_before,

@@ -102,3 +102,20 @@ def test_templates_say_which_reference_they_follow(run_line):
         assert "follows:" in block
         assert all(len(line) <= 100 for line in block.splitlines()[1:])
     assert "Baichuan2's fine-tune.py" in out and "ChatGLM3's fine-tuning demo" in out
+
+
+def test_pieces_of_one_character_are_shown_as_their_bytes(tmp_path, run_line):
+    """A rare character is several byte-level tokens: each shows its own bytes, and together they
+    are the character's UTF-8, not the character repeated once per piece."""
+    import json
+
+    path = tmp_path / "rare.jsonl"
+    path.write_text(json.dumps({"instruction": "龘𠀋", "input": "", "output": "ok"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    result = run_line(f"dataforge preview {path} --output-format json")
+    rows = json.loads(result.stdout)["tokens"]
+    pieces = [r for r in rows if r["text"].startswith("‹")]
+    assert "".join(r["text"].strip("‹›").replace(" ", "") for r in pieces) == "龘𠀋".encode().hex()
+    assert {r["raw"] for r in pieces} == {"龘", "𠀋"}
+    table = run_line(f"dataforge preview {path}").stdout
+    assert "‹e9 be›" in table and "龘" not in table.split("Instruction")[1].split("Response")[0]

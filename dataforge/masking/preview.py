@@ -62,11 +62,20 @@ class Summary:
 
 
 def token_rows(encoded: EncodedSample, tokenizer: TextTokenizer) -> list[TokenRow]:
+    """One row per token. Tokens that each hold part of one character (a rare CJK character in
+    byte-level BPE is two or three tokens) are shown as their bytes, ‹e9 be›, not as the whole
+    character once per piece; the text column keeps the character they share."""
     rows = []
+    spans = encoded.spans
     for i, (tid, label, message, role, (a, b), kind) in enumerate(zip(
-            encoded.input_ids, encoded.labels, encoded.messages, encoded.roles, encoded.spans, encoded.kinds)):
+            encoded.input_ids, encoded.labels, encoded.messages, encoded.roles, spans, encoded.kinds)):
         text = encoded.text[a:b] if b > a else tokenizer.token_text(tid)
-        rows.append(TokenRow(i, visible(text), text, tid, label, role, message, kind))
+        shown = visible(text)
+        shared = b > a and ((i > 0 and spans[i - 1] == (a, b)) or (i + 1 < len(spans) and spans[i + 1] == (a, b)))
+        if shared:
+            piece = tokenizer.token_bytes(tid)
+            shown = "‹" + (piece.hex(" ") if piece else "?") + "›"
+        rows.append(TokenRow(i, shown, text, tid, label, role, message, kind))
     return rows
 
 

@@ -172,6 +172,38 @@ class TextTokenizer:
     def token_text(self, token_id: int) -> str:
         return self.hf.convert_ids_to_tokens(token_id)
 
+    def token_bytes(self, token_id: int) -> bytes | None:
+        """The bytes a token stands for, when it stands for part of a character: a byte-level BPE
+        piece (GPT-2's byte-to-character table, as Qwen and Llama 3 use it) or a sentencepiece
+        byte-fallback token (<0xE9>). None when neither applies."""
+        piece = self.token_text(token_id)
+        if not isinstance(piece, str):
+            return None
+        if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+            try:
+                return bytes([int(piece[3:5], 16)])
+            except ValueError:
+                return None
+        table = _unicode_to_byte()
+        if piece and all(c in table for c in piece):
+            return bytes(table[c] for c in piece)
+        return None
+
+
+@lru_cache(maxsize=1)
+def _unicode_to_byte() -> dict[str, int]:
+    """The inverse of GPT-2's bytes_to_unicode: byte-level BPE writes each byte as one printable
+    character (printable ASCII and Latin-1 as themselves, the rest from U+0100 on)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
 
 class CutEncoding(NamedTuple):
     ids: list[int]

@@ -131,6 +131,7 @@ class DataforgeApp(App):
                         with Horizontal(classes="buttons"):
                             yield Button("Generate", variant="primary", id="generate")
                             yield Button("Cancel", id="cancel")
+                            yield Button("Start over", id="start-over")
                         yield ProgressBar(id="progress", show_eta=False)
                         yield Static("", id="gen-status")
                     yield DataTable(id="chunks", cursor_type="row")
@@ -487,7 +488,7 @@ class DataforgeApp(App):
         for c in chunks:
             table.add_row(str(c.index), c.path_text, f"{c.first_block}-{c.last_block}", str(c.tokens))
 
-    def action_generate(self) -> None:
+    def action_generate(self, fresh: bool = False) -> None:
         doc = self.query_one("#doc", Select).value
         if doc is Select.NULL:
             self.notify("No .docx to generate from", severity="warning")
@@ -499,14 +500,15 @@ class DataforgeApp(App):
         self.query_one("#gen-status", Static).update("starting…")
         self.generate_in_background(Path(doc), self.query_one("#target", Select).value,
                                     self.query_one("#base-url", Input).value.strip(),
-                                    self.query_one("#model", Input).value.strip(), self._cancel)
+                                    self.query_one("#model", Input).value.strip(), self._cancel, fresh)
 
     def action_cancel(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def generate_in_background(self, doc: Path, target: str, base_url: str, model: str, cancel) -> None:
+    def generate_in_background(self, doc: Path, target: str, base_url: str, model: str, cancel,
+                               fresh: bool = False) -> None:
         from dataforge.errors import DataforgeError
         from dataforge.generate.job import Cancelled, GenerationJob, JobOptions
         from dataforge.generate.llm import Endpoint
@@ -531,21 +533,28 @@ class DataforgeApp(App):
         try:
             endpoint = Endpoint.from_settings(base_url or None, model or None, None, 60.0, {})
             report = GenerationJob([doc], out, JobOptions(target=target), endpoint, progress=progress,
-                                   cancel=cancel).run()
+                                   cancel=cancel, fresh=fresh).run()
         except Cancelled:
             self.call_from_thread(status.update, "cancelled: generate again to resume from the journal")
             return
         except DataforgeError as exc:
-            self.call_from_thread(status.update, f"✘ {exc.message}")
+            hint = "\npress Start over to generate afresh, replacing it" if "journal" in exc.message \
+                or "exists" in exc.message else ""
+            self.call_from_thread(status.update, f"✘ {exc.message}{hint}")
             return
         rejects = ""
         if report.rejects:
             lines = report.rejects_path.read_text(encoding="utf-8").splitlines()
             rejects = "\n".join(f"✘ {json.loads(x)['reason']} — reply: {str(json.loads(x).get('reply'))[:80]}"
                                 for x in lines[:10])
-        self.call_from_thread(status.update, f"✔ {report.records} records in {out.name}"
+        mark = "✔" if report.records else "✘"
+        self.call_from_thread(status.update, f"{mark} {report.records} records in {out.name}"
                               + (f" ({report.resumed} chunks resumed)" if report.resumed else "")
+                              + (f", {report.failed} of {report.chunks} chunks made none: generate again to "
+                                 "ask for them again" if report.failed else "")
                               + (f"\nfailures:\n{rejects}" if rejects else ""))
+        if not report.records:
+            return  # nothing to review: the dataset under review stays
         self.call_from_thread(self._generated, out)
 
     def _generated(self, out: Path) -> None:
@@ -590,7 +599,8 @@ class DataforgeApp(App):
 
     @on(Button.Pressed)
     def button(self, event: Button.Pressed) -> None:
-        actions = {"generate": self.action_generate, "cancel": self.action_cancel, "export-button": self.action_export}
+        actions = {"generate": self.action_generate, "cancel": self.action_cancel, "export-button": self.action_export,
+                   "start-over": lambda: self.action_generate(fresh=True)}
         if event.button.id in actions:
             actions[event.button.id]()
 

@@ -371,3 +371,49 @@ async def test_escape_in_the_editor_asks_before_dropping_changes(workspace):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.__class__.__name__ != "EditScreen"
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_endpoint_ends_in_a_failure_not_a_tick(workspace, monkeypatch):
+    import socket
+
+    import dataforge.generate.job as job
+
+    real = job.JobOptions
+    monkeypatch.setattr(job, "JobOptions", lambda **kw: real(retries=0, backoff=0.01, **kw))  # no long backoff
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    doc = workspace / "docs" / "onboarding_en.docx"
+    app = DataforgeApp([str(doc)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#base-url").value = f"http://127.0.0.1:{port}/v1"
+        app.query_one("#model").value = "fake"
+        await pilot.press("1", "g")
+        await settle(pilot, app)
+        status = str(app.query_one("#gen-status").render())
+    assert status.startswith("✘ 0 records") and "5 of 5 chunks made none" in status
+
+
+@pytest.mark.asyncio
+async def test_start_over_after_an_offline_run(workspace):
+    from dataforge.generate.testserver import FakeLLM
+
+    doc = workspace / "docs" / "onboarding_en.docx"
+    app = DataforgeApp([str(doc)])
+    with FakeLLM() as server:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            app.query_one("#target").value = "alpaca"
+            await pilot.press("1", "g")  # offline
+            await settle(pilot, app)
+            app.query_one("#base-url").value = server.base_url
+            app.query_one("#model").value = "fake"
+            await pilot.press("1", "g")  # with a model: another job's journal
+            await settle(pilot, app)
+            assert "Start over" in str(app.query_one("#gen-status").render())
+            await pilot.click("#start-over")
+            await settle(pilot, app)
+            status = str(app.query_one("#gen-status").render())
+    assert status.startswith("✔ 5 records") and len(server.requests) == 5
