@@ -32,8 +32,9 @@ class Filter:
 class Opened:
     dataset: Dataset
     store: ReviewStore
-    findings: dict[int, list[Finding]] = field(default_factory=dict)
+    findings: dict[int, list[Finding]] = field(default_factory=dict)  # the file's, by record
     linted: bool = False
+    edit_findings: dict[int, tuple[int, list[Finding]]] = field(default_factory=dict)  # of edits, by record
 
 
 class ReviewSession:
@@ -62,6 +63,19 @@ class ReviewSession:
                 findings[f.location.record].append(f)
         opened.findings, opened.linted = dict(findings), True
 
+    @staticmethod
+    def findings(opened: Opened, index: int) -> list:
+        """What lint says of a record as it stands: the file's findings, or, once the reviewer has
+        edited it, lint's verdict on the edit (kept until the next edit)."""
+        state = opened.store.state(index)
+        if state.edited is None:
+            return opened.findings.get(index, [])
+        key = id(state.edited)
+        cached = opened.edit_findings.get(index)
+        if cached is None or cached[0] != key:
+            cached = opened.edit_findings[index] = (key, opened.dataset.linter().check_value(state.edited))
+        return cached[1]
+
     def rows(self, opened: Opened, flt: Filter) -> list[int]:
         n = len(opened.dataset)
         if not flt.active():
@@ -74,7 +88,7 @@ class ReviewSession:
                 continue
             if needle and needle not in opened.dataset.text(i):
                 continue
-            if code and not any(f.code.startswith(code) for f in opened.findings.get(i, ())):
+            if code and not any(f.code.startswith(code) for f in self.findings(opened, i)):
                 continue
             out.append(i)
         return out
@@ -87,7 +101,7 @@ class ReviewSession:
         if sample is not None:
             first = next((c for r, c in zip(sample.roles, sample.contents) if r == "user"), "")
             preview = " ".join(first.split())[:120]
-        flags = "!" if opened.findings.get(index) else " "
+        flags = "!" if ReviewSession.findings(opened, index) else " "
         edited = "✎" if state.edited is not None else " "
         return f"{MARKS[state.decision]}{flags}{edited} {index:>6}  {preview}", STYLES[state.decision]
 

@@ -127,6 +127,10 @@ class ReviewStore:
             self._apply(action)
         return undone["record"]
 
+    def edited(self) -> list[int]:
+        """The records the reviewer has edited."""
+        return [i for i, s in self._state.items() if s.edited is not None]
+
     def state(self, index: int) -> State:
         return self._state.get(index, State())
 

@@ -453,7 +453,10 @@ class DataforgeApp(App):
         from dataforge.masking.session import MaskingSession
 
         counts = opened.store.counts(len(opened.dataset))
-        codes = Counter(f.code for fs in opened.findings.values() for f in fs)
+        # as the records stand: an edited record counts with what lint says of the edit
+        edited = set(opened.store.edited())
+        codes = Counter(f.code for i, fs in opened.findings.items() if i not in edited for f in fs)
+        codes.update(f.code for i in edited for f in ReviewSession.findings(opened, i))
         limit = min(len(opened.dataset), 5000)  # a sample of the lengths is enough for their shape
         samples = [s for s in (opened.dataset.sample(i) for i in range(limit)) if s is not None]
         fmt = opened.dataset.format.name if opened.dataset.format else None

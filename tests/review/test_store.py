@@ -88,3 +88,19 @@ def test_looking_at_a_dataset_writes_nothing(tmp_path):
     assert o.store.state(0).decision == "pending"
     session.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl"]
+
+
+def test_an_edit_is_judged_everywhere_the_record_is(tmp_path):
+    """List marker, rule filter and counts use lint's verdict on the edit, not the original findings."""
+    from dataforge.review.session import Filter
+
+    bad = {"instruction": "q", "input": "", "output": "a", "sytem": "typo"}
+    path = write_jsonl(tmp_path / "data.jsonl", [bad, RECORDS[1]])
+    session, o = opened(path)
+    ReviewSession.lint(o)
+    assert ReviewSession.label(o, 0)[0][1] == "!" and list(session.rows(o, Filter(code="S006"))) == [0]
+    o.store.edit(0, o.dataset.sample_id(0), {"instruction": "q", "input": "", "output": "a"})
+    assert ReviewSession.label(o, 0)[0][1] == " " and list(session.rows(o, Filter(code="S006"))) == []
+    o.store.edit(1, o.dataset.sample_id(1), RECORDS[1] | {"output": ["not text"]})
+    assert ReviewSession.label(o, 1)[0][1] == "!" and list(session.rows(o, Filter(code="S005"))) == [1]
+    session.close()
