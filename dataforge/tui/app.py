@@ -169,7 +169,8 @@ class DataforgeApp(App):
         # hidden until a generation reports its size: an empty bar would pulse for nothing
         self.query_one("#progress", ProgressBar).display = False
         self.query_one("#chunks", DataTable).add_columns("#", "heading path", "blocks", "tokens")
-        self.query_one("#token-table", DataTable).add_columns("#", "token", "id", "label", "role", "turn")
+        # "trained" says it in a column of its own: colour alone is lost under NO_COLOR and to many eyes
+        self.query_one("#token-table", DataTable).add_columns("#", "token", "id", "label", "role", "turn", "trained")
         if self.datasets:
             self.open_dataset(self.datasets[0])
         if self.docs:
@@ -435,7 +436,7 @@ class DataforgeApp(App):
         for row in rows:
             style = "bold green" if row.trained else "dim"
             table.add_row(str(row.index), Text(row.text, style=style), str(row.token_id), Text(str(row.label), style),
-                          row.role, "" if row.message < 0 else str(row.message))
+                          row.role, "" if row.message < 0 else str(row.message), "✔" if row.trained else "")
 
     # Stats --------------------------------------------------------------------------------------
 
