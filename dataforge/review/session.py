@@ -23,9 +23,11 @@ class Filter:
     status: str | None = None  # accepted, rejected, pending
     text: str = ""
     code: str = ""  # a rule code or prefix: records with such a finding
+    findings: bool = False  # only records lint has something to say about
+    edited: bool = False  # only records the reviewer has edited
 
     def active(self) -> bool:
-        return bool(self.status or self.text or self.code)
+        return bool(self.status or self.text or self.code or self.findings or self.edited)
 
 
 @dataclass
@@ -89,6 +91,10 @@ class ReviewSession:
             if needle and needle not in opened.dataset.text(i):
                 continue
             if code and not any(f.code.startswith(code) for f in self.findings(opened, i)):
+                continue
+            if flt.findings and not self.findings(opened, i):
+                continue
+            if flt.edited and opened.store.state(i).edited is None:
                 continue
             out.append(i)
         return out

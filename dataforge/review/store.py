@@ -67,6 +67,12 @@ class ReviewStore:
         where: dict[str, list[int]] | None = None
         kept = []
         for action in actions:
+            if action.get("event") == "bulk":
+                pairs = [self._follow([{"event": "decide", "record": i, "id": d}], ids, size)
+                         for i, d in zip(action.get("records", []), action.get("ids", []))]
+                moved = [p[0]["record"] for p in pairs if p]
+                kept.append({**action, "records": moved})
+                continue
             index, digest = action.get("record"), action.get("id")
             if digest is None or (type(index) is int and 0 <= index < size and ids(index) == digest):
                 kept.append(action)
@@ -97,6 +103,10 @@ class ReviewStore:
         os.fsync(self._file.fileno())
 
     def _apply(self, action: dict) -> None:
+        if action["event"] == "bulk":  # one event for many records: kept or undone as one
+            for index in action["records"]:
+                self._state[index] = State(action["decision"], self._state.get(index, State()).edited)
+            return
         index = action["record"]
         state = self._state.get(index, State())
         if action["event"] == "decide":
@@ -113,6 +123,11 @@ class ReviewStore:
     def decide(self, index: int, sample_id: str, decision: str) -> None:
         self._act({"event": "decide", "record": index, "id": sample_id, "decision": decision})
 
+    def decide_many(self, indices: list[int], sample_ids: list[str], decision: str) -> None:
+        """One decision for many records (the shown ones), written as one line: a kill mid-write
+        loses all of it or none, and one undo takes it back."""
+        self._act({"event": "bulk", "records": list(indices), "ids": list(sample_ids), "decision": decision})
+
     def edit(self, index: int, sample_id: str, value: dict) -> None:
         self._act({"event": "edit", "record": index, "id": sample_id, "value": value})
 
@@ -125,7 +140,7 @@ class ReviewStore:
         self._state = {}
         for action in self._actions:
             self._apply(action)
-        return undone["record"]
+        return undone["records"][0] if undone["event"] == "bulk" and undone["records"] else undone.get("record")
 
     def edited(self) -> list[int]:
         """The records the reviewer has edited."""
@@ -153,7 +168,8 @@ def _read(path: Path) -> list[dict]:
                 event = json.loads(line)
             except (ValueError, RecursionError):
                 continue
-            if type(event) is dict and (event.get("event") == "undo" or type(event.get("record")) is int):
+            if type(event) is dict and (event.get("event") == "undo" or type(event.get("record")) is int
+                                        or (event.get("event") == "bulk" and type(event.get("records")) is list)):
                 events.append(event)
     if path.stat().st_size != good:
         with open(path, "r+b") as f:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from dataforge.review.session import Filter, ReviewSession
 from dataforge.review.store import ACCEPTED, REJECTED
 from dataforge.templates import TEMPLATES
 from dataforge.tui.sample_list import SampleList
-from dataforge.tui.screens import ConfirmScreen, EditScreen, HelpScreen
+from dataforge.tui.screens import AskScreen, ConfirmScreen, EditScreen, HelpScreen
 
 ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool_call": "yellow",
                "observation": "blue"}
@@ -99,6 +100,10 @@ class DataforgeApp(App):
     BINDINGS = [
         Binding("a", "accept", "Accept"), Binding("r", "reject", "Reject"), Binding("e", "edit", "Edit"),
         Binding("u", "undo", "Undo"), Binding("slash", "filter", "Filter"), Binding("g", "generate", "Generate"),
+        Binding("A", "decide_shown('accepted')", "Accept shown", show=False),
+        Binding("R", "decide_shown('rejected')", "Reject shown", show=False),
+        Binding("n", "next_pending", "Next pending", show=False), Binding("G", "last", show=False),
+        Binding("colon", "go_to", "Go to record", show=False),
         Binding("x", "export", "Export"), Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+t", "toggle_theme", "Theme"), Binding("q", "quit", "Quit"),
         Binding("1", "tab('sources')", show=False), Binding("2", "tab('review')", show=False),
@@ -137,8 +142,8 @@ class DataforgeApp(App):
                     yield DataTable(id="chunks", cursor_type="row")
             with TabPane("Review", id="review"):
                 with Horizontal(id="filters"):
-                    yield Select([(s, s) for s in ("pending", "accepted", "rejected")], prompt="any status",
-                                 id="status")
+                    yield Select([(s, s) for s in ("pending", "accepted", "rejected", "has findings", "edited")],
+                                 prompt="any status", id="status")
                     yield Input(placeholder="text", id="text")
                     yield Input(placeholder="rule code", id="code")
                     yield _select([(d.name, str(d)) for d in self.datasets], "no dataset", "dataset")
@@ -210,7 +215,7 @@ class DataforgeApp(App):
         if opened is None:
             sample_list.show([], lambda i: ("", ""))
             return
-        self.filter_in_background(opened, Filter(self.filter.status, self.filter.text, self.filter.code))
+        self.filter_in_background(opened, replace(self.filter))  # a copy: the worker must not see later edits
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def filter_in_background(self, opened, flt: Filter) -> None:
@@ -228,10 +233,13 @@ class DataforgeApp(App):
         counts = opened.store.counts(len(opened.dataset))
         shown = len(self.query_one(SampleList).rows)
         fmt = opened.dataset.format.name if opened.dataset.format else "unknown format"
+        total = len(opened.dataset)
+        reviewed = total - counts["pending"]
+        # the review progress first: at 80 columns the end of the line is cut
         self.query_one("#counts", Static).update(
-            f"{opened.dataset.path.name} ({fmt}): {len(opened.dataset)} samples, {shown} shown · "
-            f"✔ {counts[ACCEPTED]} accepted · ✘ {counts[REJECTED]} rejected · {counts['pending']} pending"
-            + ("" if opened.linted else " · linting…"))
+            f"reviewed {reviewed}/{total} ({100 * reviewed // max(total, 1)}%) · ✔ {counts[ACCEPTED]} accepted · "
+            f"✘ {counts[REJECTED]} rejected · {counts['pending']} pending · {shown} shown · "
+            f"{opened.dataset.path.name} ({fmt})" + ("" if opened.linted else " · linting…"))
 
     @on(SampleList.Highlighted)
     def show_sample(self, event: SampleList.Highlighted) -> None:
@@ -370,8 +378,65 @@ class DataforgeApp(App):
 
     @on(Select.Changed, "#status")
     def status_filter(self, event: Select.Changed) -> None:
-        self.filter.status = None if event.value is Select.NULL else event.value
+        value = None if event.value is Select.NULL else event.value
+        self.filter.status = value if value in (ACCEPTED, REJECTED, "pending") else None
+        self.filter.findings = value == "has findings"
+        self.filter.edited = value == "edited"
         self.refresh_list()
+
+    def action_decide_shown(self, decision: str) -> None:
+        """Accept (A) or reject (R) every record the filters show, as one action: u takes it back."""
+        opened, rows = self.opened, list(self.query_one(SampleList).rows)
+        if opened is None or not rows:
+            return
+        opened.store.decide_many(rows, [opened.dataset.sample_id(i) for i in rows], decision)
+        self.query_one(SampleList).refresh()
+        self.update_counts()
+        self.render_detail(self.query_one(SampleList).current)
+        self.notify(f"{decision} {len(rows)} shown sample(s); u undoes it")
+
+    def action_next_pending(self) -> None:
+        opened, sample_list = self.opened, self.query_one(SampleList)
+        if opened is None:
+            return
+        rows = list(sample_list.rows)
+        start = sample_list.cursor
+        for step in range(1, len(rows) + 1):
+            position = (start + step) % len(rows)
+            if opened.store.state(rows[position]).decision == "pending":
+                sample_list.cursor = position
+                return
+        self.notify("nothing pending among the shown samples")
+
+    def action_last(self) -> None:
+        self.query_one(SampleList).action_jump(-1)
+
+    def on_key(self, event) -> None:
+        """gg: the first record (vi's and less's key), as G is the last."""
+        if event.key == "g" and self.query_one(TabbedContent).active == "review" \
+                and isinstance(self.focused, SampleList):
+            if getattr(self, "_g_pending", False):
+                self._g_pending = False
+                self.query_one(SampleList).action_jump(0)
+            else:
+                self._g_pending = True
+            event.stop()
+        else:
+            self._g_pending = False
+
+    def action_go_to(self) -> None:
+        def go(answer: str | None) -> None:
+            if not answer or not answer.strip().isdigit():
+                return
+            record = int(answer)
+            sample_list = self.query_one(SampleList)
+            rows = sample_list.rows
+            if record in rows:
+                sample_list.cursor = rows.index(record) if not isinstance(rows, range) else record
+            else:
+                self.notify(f"record {record} is not among the shown samples", severity="warning")
+
+        self.push_screen(AskScreen("Go to record number:"), go)
 
     @on(Select.Changed, "#dataset")
     def switch_dataset(self, event: Select.Changed) -> None:
@@ -626,6 +691,7 @@ class DataforgeApp(App):
     # `g` does not regenerate from the Review tab, `x` writes nothing from elsewhere. The footer
     # shows a key only where it acts.
     TAB_ACTIONS = {"accept": "review", "reject": "review", "edit": "review", "undo": "review",
+                   "decide_shown": "review", "next_pending": "review", "last": "review", "go_to": "review",
                    "generate": "sources", "export": "export"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:

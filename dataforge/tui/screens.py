@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
 
 from dataforge.jsonio.parse import parse
 
@@ -79,6 +79,27 @@ class EditScreen(ModalScreen[dict | None]):
     _warned = False
 
 
+class AskScreen(ModalScreen[str | None]):
+    """One line of input: enter answers, escape gives up."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question)
+            yield Input(id="answer")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: y or enter answers yes, n or escape no."""
 
@@ -102,16 +123,21 @@ dataforge review app
   1-5          Sources, Review, Tokens, Stats, Export
   ↑ ↓ j k      previous / next sample          PgUp PgDn Home End
   a            accept the sample               r   reject it
-  e            edit it (validated as you type)  u   undo the last decision or edit
-  /            filter: status, text, rule code  escape  back to the list
+  e            edit it (checked as you type)   u   undo the last action
+  A / R        accept / reject every shown sample (one u undoes it)
+  n            next pending sample             gg / G   first / last sample
+  :            go to a record number
+  /            filter: status, has findings, edited, text, rule code
+  escape       back to the list
   g            generate records from the selected .docx (Sources)
   x            export the accepted samples (Export)
   ctrl+p       command palette: every action by name
   ctrl+t       light / dark theme
   ? or f1      this help          q  quit
 
-Decisions and edits are saved as you make them, in .dataforge/DATASET.review.jsonl beside the
-dataset; the dataset itself is never rewritten.
+In the list: ✔ accepted  ✘ rejected  · pending  ! findings  ✎ edited
+Decisions and edits are saved as you make them, in .dataforge/ beside
+the dataset; the dataset itself is never rewritten.
 """
 
 

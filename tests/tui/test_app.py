@@ -417,3 +417,57 @@ async def test_start_over_after_an_offline_run(workspace):
             await settle(pilot, app)
             status = str(app.query_one("#gen-status").render())
     assert status.startswith("✔ 5 records") and len(server.requests) == 5
+
+
+@pytest.mark.asyncio
+async def test_the_review_queue(workspace):
+    """Bulk decisions over the shown samples undone as one, next pending, gg/G, go-to, progress."""
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        sample_list = app.query_one(SampleList)
+        await pilot.press("G")
+        assert sample_list.current == 9
+        await pilot.press("g", "g")
+        assert sample_list.current == 0
+        await pilot.press("a", "a")  # records 0 and 1 accepted; the cursor moves to 2
+        await pilot.press("G", "n")  # from the last, the next pending wraps to record 2
+        assert sample_list.current == 2
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press("7", "enter")
+        await pilot.pause()
+        assert sample_list.current == 7
+        app.query_one("#status").value = "pending"
+        await settle(pilot, app)
+        assert len(sample_list.rows) == 8
+        await pilot.press("R")  # reject the 8 shown
+        await pilot.pause()
+        counts = str(app.query_one("#counts").render())
+        assert "✘ 8 rejected" in counts and "reviewed 10/10 (100%)" in counts
+        await pilot.press("u")  # one undo takes the whole bulk back
+        await pilot.pause()
+        assert "✘ 0 rejected" in str(app.query_one("#counts").render())
+    log = review_log(data)
+    assert [e["event"] for e in log] == ["decide", "decide", "bulk", "undo"]
+    assert sorted(log[2]["records"]) == [2, 3, 4, 5, 6, 7, 8, 9]
+
+
+@pytest.mark.asyncio
+async def test_queue_filters_has_findings_and_edited(tmp_path):
+    records = [{"instruction": "q0", "input": "", "output": "a0"},
+               {"instruction": "q1", "input": "", "output": "a1", "sytem": "typo"},
+               {"instruction": "q2", "input": "", "output": "a2"}]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    app = DataforgeApp([str(path)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#status").value = "has findings"
+        await settle(pilot, app)
+        assert list(app.query_one(SampleList).rows) == [1]
+        app.session.current.store.edit(2, app.session.current.dataset.sample_id(2), records[2] | {"output": "b"})
+        app.query_one("#status").value = "edited"
+        await settle(pilot, app)
+        assert list(app.query_one(SampleList).rows) == [2]
