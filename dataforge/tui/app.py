@@ -344,8 +344,11 @@ class DataforgeApp(App):
 
     def action_edit(self) -> None:
         opened, index = self.opened, self.query_one(SampleList).current
-        if opened is None or index is None or not isinstance(ReviewSession.value(opened, index), dict):
+        if opened is None or index is None:
             return
+        value = ReviewSession.value(opened, index)
+        # a record that is not a JSON object (broken JSON included) is edited as its own text
+        text = None if isinstance(value, dict) else opened.dataset.text(index).decode("utf-8", "replace")
 
         def saved(value: dict | None) -> None:
             if value is not None:
@@ -354,8 +357,7 @@ class DataforgeApp(App):
                 self.render_detail(index)
                 self.update_counts()
 
-        self.push_screen(EditScreen(ReviewSession.value(opened, index), partial(ReviewSession.problems_of_text, opened)),
-                         saved)
+        self.push_screen(EditScreen(value, partial(ReviewSession.problems_of_text, opened), text), saved)
 
     def action_filter(self) -> None:
         self.action_tab("review", focus="#text")

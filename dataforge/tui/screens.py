@@ -22,14 +22,17 @@ class EditScreen(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, value: dict, check) -> None:
+    def __init__(self, value, check, text: str | None = None) -> None:
+        """``text``: the record's own text, for a record that is not valid JSON (or not an object):
+        it is edited as it is, to be mended."""
         super().__init__()
         self.value, self.check = value, check
+        self.original = text if text is not None else json.dumps(value, ensure_ascii=False, indent=2)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-box"):
             yield Static("Edit the record (ctrl+s saves, escape cancels)", classes="title")
-            yield TextArea(json.dumps(self.value, ensure_ascii=False, indent=2), language="json", id="editor")
+            yield TextArea(self.original, language="json", id="editor")
             yield Static("", id="edit-status")
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="save")
@@ -67,7 +70,7 @@ class EditScreen(ModalScreen[dict | None]):
     def action_cancel(self) -> None:
         """Escape leaves an unchanged record at once; with changes, the first escape says so and
         the second discards them."""
-        changed = self.query_one(TextArea).text != json.dumps(self.value, ensure_ascii=False, indent=2)
+        changed = self.query_one(TextArea).text != self.original
         if changed and not self._warned:
             self._warned = True
             status = self.query_one("#edit-status", Static)

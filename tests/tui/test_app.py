@@ -471,3 +471,26 @@ async def test_queue_filters_has_findings_and_edited(tmp_path):
         app.query_one("#status").value = "edited"
         await settle(pilot, app)
         assert list(app.query_one(SampleList).rows) == [2]
+
+
+@pytest.mark.asyncio
+async def test_a_broken_record_shows_its_text_and_can_be_mended_in_the_editor(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"instruction": "q0", "input": "", "output": "a0"}\n{"instruction": "q1", "output": \n')
+    app = DataforgeApp([str(path)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("j")
+        await pilot.pause()
+        shown = str(app.query_one("#messages").render())
+        assert '"instruction": "q1", "output":' in shown  # the raw text, not a crash
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen.query_one("#editor")
+        assert "E001" in str(app.screen.query_one("#edit-status").render())
+        editor.text = '{"instruction": "q1", "input": "", "output": "a1"}'
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "EditScreen"
+    assert review_log(path)[-1]["value"] == {"instruction": "q1", "input": "", "output": "a1"}
