@@ -95,7 +95,7 @@ async def test_findings_of_an_edit_show_at_their_message(workspace):
 
 @pytest.mark.asyncio
 async def test_filters(workspace):
-    data = workspace / "generated" / "returns_policy_zh.alpaca.jsonl"
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
     app = DataforgeApp([str(data)])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
@@ -182,7 +182,7 @@ async def test_generate_through_the_test_llm_server(workspace):
 
 @pytest.mark.asyncio
 async def test_tokens_and_stats_tabs(workspace):
-    data = workspace / "generated" / "onboarding_en.chatglm3.jsonl"
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
     app = DataforgeApp([str(data)])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
@@ -196,7 +196,7 @@ async def test_tokens_and_stats_tabs(workspace):
         await settle(pilot, app)
         body = app.query_one("#stats-body")
         shown = "".join(segment.text for strip in body.render_lines(body.region.reset_offset) for segment in strip)
-        assert "chatglm3: 9 samples" in shown and "pending 9" in shown
+        assert "chatglm3: 10 samples" in shown and "pending 10" in shown
         assert "█" in shown  # the token-length histogram
 
 

@@ -68,7 +68,7 @@ def test_kill_mid_review_and_reopen(tmp_path):
 @pytest.mark.parametrize("colour", ["colour", "NO_COLOR=1"])
 def test_in_tmux(tmp_path, colour):
     data = tmp_path / "returns.jsonl"
-    shutil.copy(SAMPLES / "generated" / "returns_policy_zh.alpaca.jsonl", data)
+    shutil.copy(SAMPLES / "generated" / "returns_policy_zh.chatglm3.jsonl", data)
     session = "review"
     # A tmux server of the test's own: another one's settings (its default size) must not apply.
     tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
@@ -99,7 +99,7 @@ def test_in_tmux(tmp_path, colour):
         assert "1 rejected" in shown and "✔" in shown and "✘" in shown
         subprocess.run([*tmux, "send-keys", "-t", session, "3"], check=True)
         shown = wait_for("end of turn trained")
-        assert "template alpaca" in shown
+        assert "template chatglm3" in shown
         subprocess.run([*tmux, "send-keys", "-t", session, "2", "j", "j", "j", "j", "j", "j"], check=True)
         time.sleep(0.5)
         subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)

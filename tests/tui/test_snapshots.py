@@ -20,7 +20,7 @@ def app(tmp_path, monkeypatch):
     shutil.copytree(SAMPLES / "generated", tmp_path / "generated")
     shutil.copytree(SAMPLES / "docs", tmp_path / "docs")
     monkeypatch.chdir(tmp_path)  # relative paths on screen, whatever the machine
-    return DataforgeApp(["generated/onboarding_en.chatglm3.jsonl", "docs/onboarding_en.docx"])
+    return DataforgeApp(["generated/onboarding_en.alpaca.jsonl", "docs/onboarding_en.docx"])
 
 
 def screen(keys: tuple[str, ...]):
