@@ -180,3 +180,10 @@ def test_jobs_default_to_every_core_only_for_enough_json_lines(tmp_path, monkeyp
     spread = [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=0)]
     assert spread == [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=1)]
     assert len(spread) > 10
+
+
+def test_the_shipped_samples_lint_clean_together(run_line):
+    """What a newcomer runs first: the generated and hand-written samples, as one set."""
+    result = run_line(f"dataforge lint {SAMPLES / 'generated'} {SAMPLES / 'datasets'}")
+    assert result.exit_code == 0, result.stdout
+    assert "0 errors" in result.stdout
