@@ -115,6 +115,16 @@ def test_every_pair_keeps_calls_results_and_tools(tmp_path, run_line, source, ta
     assert lint.exit_code == 0 and "no findings" in lint.stdout, lint.stdout
 
 
+@pytest.mark.parametrize("target", ["alpaca", "chatglm3-io", "firefly", "preference", "prompt-completion", "text"])
+@pytest.mark.parametrize("source", RECORDS)
+def test_formats_without_tools_name_what_they_drop(tmp_path, source, target):
+    """Calls, results and tool definitions a target cannot hold are named, record by record."""
+    path = write_jsonl(tmp_path / f"in.{source}.jsonl", [RECORDS[source]])
+    result = convert_file(path, target, tmp_path / "out.jsonl")
+    notes = " ".join(n.message for n in result.notes)
+    assert result.notes and ("tool" in notes or "dropped" in notes or "not converted" in notes), notes
+
+
 def test_empty_tool_lists_are_left_out(tmp_path):
     record = {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}], "tools": "[]"}
     path = write_jsonl(tmp_path / "in.jsonl", [record])

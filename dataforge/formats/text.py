@@ -7,7 +7,7 @@ conversations, and masking trains every token, as continued pre-training does.
 
 from __future__ import annotations
 
-from dataforge.formats.base import Format, Problem, carry_extra, require_str
+from dataforge.formats.base import Format, Problem, carry_extra, require_str, unheld_parts
 from dataforge.model import Role, Sample
 
 _OTHER_LAYOUTS = frozenset({"messages", "conversations", "conversation", "instruction", "prompt", "chosen"})
@@ -35,9 +35,13 @@ class Text(Format):
                       extra=extra)
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:
+        messages = [m for m in sample.messages if m.role != Role.TOOL_CALL]
         losses = ["pre-training text has no roles: the messages were joined with blank lines"] \
-            if len(sample.messages) > 1 else []
-        record = {"text": "\n\n".join(m.content for m in sample.messages)}
+            if len(messages) > 1 else []
+        losses += [f"pre-training text holds no tool calls; {m.path} ({m.name}) was dropped"
+                   for m in sample.messages if m.role == Role.TOOL_CALL]
+        losses += unheld_parts(self.name, sample)
+        record = {"text": "\n\n".join(m.content for m in messages)}
         carry_extra(record, sample, self.name, losses)
         return record, losses
 

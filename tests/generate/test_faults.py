@@ -76,6 +76,7 @@ def test_a_broken_200_is_retried_and_then_named(run_job, one_chunk_doc, tmp_path
     assert reason in reject["reason"] and reject["reply"] is None
     assert not list((tmp_path / "cache").rglob("*.json")) or report.cached == 0
     journal_is_clean(out)
+    no_key_anywhere(tmp_path)
 
 
 @pytest.mark.parametrize("response", [
@@ -89,9 +90,10 @@ def test_odd_but_usable_replies_make_records(run_job, one_chunk_doc, response):
     assert report.records == 1 and len(server.requests) == 1 and report.prompt_tokens == 0
 
 
-def test_a_streamed_reply_is_read(run_job, one_chunk_doc):
+def test_a_streamed_reply_is_read(run_job, one_chunk_doc, tmp_path):
     report, server, out = run_job([{"content": GOOD, "stream": True}], [one_chunk_doc])
     assert report.records == 1 and lines(out)[0]["output"] == RECORD["output"]
+    no_key_anywhere(tmp_path)
 
 
 @pytest.mark.parametrize("bad", [{"loss": []}, {"weight": {}}, {"output": ["a"]}, {"instruction": None}])
@@ -102,32 +104,37 @@ def test_records_with_wrong_types_are_asked_again_and_never_stored(run_job, one_
     assert lines(report.rejects_path)[0]["reply"] == reply
     assert not list((tmp_path / "cache").rglob("*.json"))  # bad replies are never cached
     journal_is_clean(out)
+    no_key_anywhere(tmp_path)
 
 
-def test_a_bracket_bomb_is_rejected_quickly(run_job, one_chunk_doc):
+def test_a_bracket_bomb_is_rejected_quickly(run_job, one_chunk_doc, tmp_path):
     report, server, _ = run_job([{"content": "[" * 30_000}, {"content": "{" * 30_000 + "}" * 10}], [one_chunk_doc],
                                 max_reasks=1)
     assert report.failed == 1 and len(server.requests) == 2
     assert 'no JSON object with "records"' in lines(report.rejects_path)[0]["reason"]
+    no_key_anywhere(tmp_path)
 
 
-def test_a_huge_retry_after_is_capped(run_job, one_chunk_doc):
+def test_a_huge_retry_after_is_capped(run_job, one_chunk_doc, tmp_path):
     started = time.monotonic()
     report, server, _ = run_job([{"status": 429, "retry_after": 3600}, {"content": GOOD}], [one_chunk_doc],
                                 max_retry_after=0.2)
     assert report.records == 1 and len(server.requests) == 2
     assert time.monotonic() - started < 60  # an hour if the cap were not applied
+    no_key_anywhere(tmp_path)
 
 
-def test_a_trickling_server_meets_the_deadline(run_job, one_chunk_doc):
+def test_a_trickling_server_meets_the_deadline(run_job, one_chunk_doc, tmp_path):
     report, server, _ = run_job([{"content": GOOD, "trickle": 0.2}, {"content": GOOD}], [one_chunk_doc],
                                 timeout=1.0, retries=1)
     assert report.records == 1 and len(server.requests) == 2 and report.retried == 1
+    no_key_anywhere(tmp_path)
 
 
-def test_a_trickling_server_that_never_finishes_is_named(run_job, one_chunk_doc):
+def test_a_trickling_server_that_never_finishes_is_named(run_job, one_chunk_doc, tmp_path):
     report, _, _ = run_job([{"content": GOOD, "trickle": 0.2}] * 2, [one_chunk_doc], timeout=0.5, retries=1)
     assert report.failed == 1 and "no complete reply within 0.5 s" in lines(report.rejects_path)[0]["reason"]
+    no_key_anywhere(tmp_path)
 
 
 def test_a_reply_over_the_size_cap_is_refused(one_chunk_doc):
