@@ -679,7 +679,7 @@ class DataforgeApp(App):
 
     # Where focus goes when a tab is shown: TabbedContent shows the pane that holds the focused
     # widget, so focus must leave the old pane, or the switch is undone.
-    TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#template", "stats": None,
+    TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#token-table", "stats": None,
                  "export": "#export-format"}
 
     def action_tab(self, name: str, focus: str | None = None) -> None:

@@ -191,7 +191,10 @@ async def test_tokens_and_stats_tabs(workspace):
         assert app.query_one("TabbedContent").active == "tokens"
         summary = str(app.query_one("#token-summary").render())
         assert "template chatglm3" in summary and "trained" in summary
-        assert app.query_one("#token-table").row_count > 10
+        table = app.query_one("#token-table")
+        assert table.row_count > 10 and app.focused is table  # the keys scroll the tokens at once
+        await pilot.press("down", "down", "pagedown")
+        assert table.cursor_row > 2
         await pilot.press("4")
         await settle(pilot, app)
         body = app.query_one("#stats-body")
