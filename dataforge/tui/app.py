@@ -132,7 +132,8 @@ class DataforgeApp(App):
                         yield Select([(t, t) for t in ("chatglm3", "alpaca", "openai")], value="chatglm3",
                                      allow_blank=False, id="target")
                         yield Input(placeholder="LLM base URL (empty: embedded, no key)", id="base-url")
-                        yield Input(placeholder="model", id="model")
+                        yield Input(placeholder="model (the key comes from OPENAI_API_KEY)", id="model")
+                        yield Input(placeholder="output (empty: DOC.FORMAT.jsonl beside it)", id="gen-out")
                         with Horizontal(classes="buttons"):
                             yield Button("Generate", variant="primary", id="generate")
                             yield Button("Cancel", id="cancel")
@@ -571,7 +572,8 @@ class DataforgeApp(App):
         self.query_one("#gen-status", Static).update("starting…")
         self.generate_in_background(Path(doc), self.query_one("#target", Select).value,
                                     self.query_one("#base-url", Input).value.strip(),
-                                    self.query_one("#model", Input).value.strip(), self._cancel, fresh)
+                                    self.query_one("#model", Input).value.strip(), self._cancel, fresh,
+                                    self.query_one("#gen-out", Input).value.strip())
 
     def action_cancel(self) -> None:
         if self._cancel is not None:
@@ -579,7 +581,7 @@ class DataforgeApp(App):
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
     def generate_in_background(self, doc: Path, target: str, base_url: str, model: str, cancel,
-                               fresh: bool = False) -> None:
+                               fresh: bool = False, output: str = "") -> None:
         from dataforge.errors import DataforgeError
         from dataforge.generate.job import Cancelled, GenerationJob, JobOptions
         from dataforge.generate.llm import Endpoint
@@ -600,7 +602,7 @@ class DataforgeApp(App):
                 self.call_from_thread(status.update, f"{done['chunks']} chunks · {done['records']} records · "
                                                      f"{done['failed']} failed")
 
-        out = doc.with_name(f"{doc.stem}.{target}.jsonl")
+        out = Path(output).expanduser() if output else doc.with_name(f"{doc.stem}.{target}.jsonl")
         try:
             endpoint = Endpoint.from_settings(base_url or None, model or None, None, 60.0, {})
             report = GenerationJob([doc], out, JobOptions(target=target), endpoint, progress=progress,

@@ -497,3 +497,20 @@ async def test_a_broken_record_shows_its_text_and_can_be_mended_in_the_editor(tm
         await pilot.pause()
         assert app.screen.__class__.__name__ != "EditScreen"
     assert review_log(path)[-1]["value"] == {"instruction": "q1", "input": "", "output": "a1"}
+
+
+@pytest.mark.asyncio
+async def test_generation_writes_where_it_is_told(workspace):
+    doc = workspace / "docs" / "onboarding_en.docx"
+    out = workspace / "made" / "guide.jsonl"
+    out.parent.mkdir()
+    app = DataforgeApp([str(doc)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#target").value = "alpaca"
+        app.query_one("#gen-out").value = str(out)
+        await pilot.press("1", "g")
+        await settle(pilot, app)
+        assert app.session.current.dataset.path == out
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 9
+    assert not doc.with_name("onboarding_en.alpaca.jsonl").exists()
