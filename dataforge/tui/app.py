@@ -754,8 +754,27 @@ def histogram(lengths: list[int], bins: int = 12, width: int = 40) -> Text:
     return text
 
 
-def run(paths: list[str]) -> int:
-    """Run the app; its exit status (1 when it stopped on an error, which Textual has printed)."""
+def run(paths: list[str], headless: bool = False) -> int:
+    """Run the app; its exit status: 1 when it stopped on an error, which Textual has printed and
+    which is also written, with its traceback, to tui-errors.log in dataforge's cache folder."""
     app = DataforgeApp(paths)
-    app.run()
+    app.run(headless=headless)
+    error = getattr(app, "_exception", None)
+    if error is not None:
+        import sys
+        import traceback
+        from datetime import datetime, timezone
+
+        from dataforge.masking.tokenizer import cache_dir
+
+        log = cache_dir() / "tui-errors.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(f"--- {datetime.now(timezone.utc).isoformat(timespec='seconds')} dataforge tui {paths}\n")
+                f.write("".join(traceback.format_exception(error)))
+            print(f"dataforge: the review app stopped on an error; the details are in {log}", file=sys.stderr)
+        except OSError:
+            pass
+        return app.return_code or 1
     return app.return_code or 0

@@ -514,3 +514,18 @@ async def test_generation_writes_where_it_is_told(workspace):
         assert app.session.current.dataset.path == out
     assert len(out.read_text(encoding="utf-8").splitlines()) == 9
     assert not doc.with_name("onboarding_en.alpaca.jsonl").exists()
+
+
+def test_an_error_in_the_app_is_logged_and_fails_the_run(tmp_path, monkeypatch, capsys):
+    from dataforge.tui import app as tui
+
+    monkeypatch.setenv("DATAFORGE_CACHE", str(tmp_path / "cache"))
+
+    def broken(self):
+        raise RuntimeError("a fault of the app's own")
+
+    monkeypatch.setattr(tui.DataforgeApp, "on_mount", broken)
+    assert tui.run([str(tmp_path)], headless=True) == 1
+    log = (tmp_path / "cache" / "tui-errors.log").read_text()
+    assert "RuntimeError: a fault of the app's own" in log and "Traceback" in log
+    assert "tui-errors.log" in capsys.readouterr().err

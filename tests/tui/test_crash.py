@@ -110,3 +110,29 @@ def test_in_tmux(tmp_path, colour):
         assert "Traceback" not in screen()
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_kill_right_after_a_bulk_decision_loses_nothing(tmp_path):
+    """R (reject every shown sample) is one log line written through before the screen updates:
+    a kill -9 right after it keeps all of it."""
+    data = tmp_path / "onboarding.jsonl"
+    shutil.copy(SAMPLES / "generated" / "onboarding_en.alpaca.jsonl", data)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
+        os.execv(sys.executable, [sys.executable, "-m", "dataforge.cli", "tui", str(data)])
+    try:
+        read_until(fd, b"9 pending")
+        os.write(fd, b"a")
+        time.sleep(0.4)
+        os.write(fd, b"R")
+        read_until(fd, b"9 rejected")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    from dataforge.review.store import ReviewStore
+
+    store = ReviewStore(data)
+    assert [store.state(i).decision for i in range(9)] == ["rejected"] * 9
+    store.close()
