@@ -526,13 +526,17 @@ class DataforgeApp(App):
         edited = set(opened.store.edited())
         codes = Counter(f.code for i, fs in opened.findings.items() if i not in edited for f in fs)
         codes.update(f.code for i in edited for f in ReviewSession.findings(opened, i))
-        limit = min(len(opened.dataset), 5000)  # a sample of the lengths is enough for their shape
-        samples = [s for s in (opened.dataset.sample(i) for i in range(limit)) if s is not None]
+        body = self.query_one("#stats-body", Static)
+        # what is known at once is shown at once; token lengths follow
+        self.call_from_thread(body.update, stats_table(opened, counts, codes, None, 0))
+        total = len(opened.dataset)
+        limit = min(total, STATS_SAMPLE)  # a sample of the lengths is enough for their shape
+        picked = range(0, total, max(total // limit, 1))[:limit] if limit else range(0)  # spread over the file
+        samples = [s for s in (opened.dataset.sample(i) for i in picked) if s is not None]
         fmt = opened.dataset.format.name if opened.dataset.format else None
         masking = self.masking or MaskingSession.create(None, None, fmt)
         lengths = [len(e) for e in masking.encode_many(samples)] if samples else []
-        self.call_from_thread(self.query_one("#stats-body", Static).update,
-                              stats_table(opened, counts, codes, lengths, limit))
+        self.call_from_thread(body.update, stats_table(opened, counts, codes, lengths, len(picked)))
 
     # Sources and generation ---------------------------------------------------------------------
 
@@ -725,14 +729,25 @@ def _select(options: list[tuple[str, str]], prompt: str, id: str) -> Select:
     return Select(options, prompt=prompt, id=id)
 
 
-def stats_table(opened, counts: dict, codes, lengths: list[int], limit: int) -> Table:
+STATS_SAMPLE = 5000  # records whose token lengths Stats draws, spread evenly over the file
+
+
+def stats_table(opened, counts: dict, codes, lengths: list[int] | None, picked: int) -> Table:
+    """``lengths``: token lengths of ``picked`` records spread over the file (None: not yet)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_row(Text("status", style="bold"), Text(" · ".join(f"{k} {v}" for k, v in counts.items())))
     fmt = opened.dataset.format.name if opened.dataset.format else "unknown"
     grid.add_row(Text("format", style="bold"), Text(f"{fmt}: {len(opened.dataset)} samples"))
     findings = ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"
     grid.add_row(Text("findings", style="bold"), Text(findings if opened.linted else "linting…"))
-    grid.add_row(Text(f"tokens ({len(lengths)} of {limit} samples)", style="bold"), histogram(lengths))
+    total = len(opened.dataset)
+    if lengths is None:
+        grid.add_row(Text("tokens", style="bold"), Text("counting…"))
+        return grid
+    which = "every sample" if picked == total else f"{picked:,} samples spread over the {total:,}"
+    unread = picked - len(lengths)
+    label = f"tokens ({which}" + (f"; {unread:,} unreadable left out" if unread else "") + ")"
+    grid.add_row(Text(label, style="bold"), histogram(lengths))
     return grid
 
 

@@ -529,3 +529,19 @@ def test_an_error_in_the_app_is_logged_and_fails_the_run(tmp_path, monkeypatch, 
     log = (tmp_path / "cache" / "tui-errors.log").read_text()
     assert "RuntimeError: a fault of the app's own" in log and "Traceback" in log
     assert "tui-errors.log" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_stats_say_which_samples_the_lengths_come_from(workspace, monkeypatch):
+    from dataforge.tui import app as tui
+
+    monkeypatch.setattr(tui, "STATS_SAMPLE", 3)
+    data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("4")
+        await settle(pilot, app)
+        body = app.query_one("#stats-body")
+        shown = "".join(segment.text for strip in body.render_lines(body.region.reset_offset) for segment in strip)
+    assert "tokens (3 samples spread over the 10)" in shown
