@@ -46,6 +46,8 @@ from dataforge.masking.session import MaskingSession
 from dataforge.model import Sample
 from dataforge.templates import default_template_for
 
+load_all()  # the rule registry, also in worker processes, which start from a fresh interpreter
+
 DATASET_SUFFIXES = (".json", *LINE_SUFFIXES)
 BATCH = 2000  # records checked at a time in one process
 BLOCK = 1 << 22  # bytes of JSON Lines a worker process reads and checks at a time
@@ -339,7 +341,11 @@ class Linter:
         if jobs > 1 and lines:
             import multiprocessing
 
-            pool = multiprocessing.get_context("fork").Pool(jobs)
+            # forkserver, not fork: forking a process that has other threads (a tokenizer's, an
+            # HTTP server's, an embedding application's) can copy a lock another thread holds,
+            # and the worker then waits on it forever. The workers' start-up (an interpreter
+            # importing lint, a few tenths of a second) is paid only for files worth splitting.
+            pool = multiprocessing.get_context("forkserver").Pool(jobs)
         try:
             for path in files:
                 yield from self._count(self._lint_file(path, pool))
