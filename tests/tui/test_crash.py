@@ -31,13 +31,23 @@ def read_until(fd, needle: bytes, timeout: float = 30.0) -> bytes:
     raise AssertionError(f"{needle!r} never appeared on screen")
 
 
+def in_a_terminal(data):
+    """The real app in a real terminal (a pty), started as its own process: (process, pty fd).
+
+    subprocess, not pty.fork: forking the test process, which has threads of earlier tests, can
+    copy a lock one of them holds into the child before it execs."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36"}
+    proc = subprocess.Popen([sys.executable, "-m", "dataforge.cli", "tui", str(data)], stdin=follower,
+                            stdout=follower, stderr=follower, env=env, start_new_session=True, close_fds=True)
+    os.close(follower)
+    return proc, leader
+
+
 def test_kill_mid_review_and_reopen(tmp_path):
     data = tmp_path / "onboarding.jsonl"
     shutil.copy(SAMPLES / "generated" / "onboarding_en.alpaca.jsonl", data)
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the real app in a real terminal
-        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
-        os.execv(sys.executable, [sys.executable, "-m", "dataforge.cli", "tui", str(data)])
+    proc, fd = in_a_terminal(data)
     try:
         read_until(fd, b"9 pending")
         for key in (b"a", b"r", b"a", b"e"):
@@ -47,8 +57,8 @@ def test_kill_mid_review_and_reopen(tmp_path):
         os.write(fd, b"\x13")  # ctrl+s: save the edit unchanged
         time.sleep(1.0)
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
         os.close(fd)
     from dataforge.review.store import log_path
 
@@ -117,10 +127,7 @@ def test_kill_right_after_a_bulk_decision_loses_nothing(tmp_path):
     a kill -9 right after it keeps all of it."""
     data = tmp_path / "onboarding.jsonl"
     shutil.copy(SAMPLES / "generated" / "onboarding_en.alpaca.jsonl", data)
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="36")
-        os.execv(sys.executable, [sys.executable, "-m", "dataforge.cli", "tui", str(data)])
+    proc, fd = in_a_terminal(data)
     try:
         read_until(fd, b"9 pending")
         os.write(fd, b"a")
@@ -128,8 +135,8 @@ def test_kill_right_after_a_bulk_decision_loses_nothing(tmp_path):
         os.write(fd, b"R")
         read_until(fd, b"9 rejected")
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
         os.close(fd)
     from dataforge.review.store import ReviewStore
 
