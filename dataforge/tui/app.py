@@ -103,7 +103,7 @@ class DataforgeApp(App):
         Binding("A", "decide_shown('accepted')", "Accept shown", show=False),
         Binding("R", "decide_shown('rejected')", "Reject shown", show=False),
         Binding("n", "next_pending", "Next pending", show=False), Binding("G", "last", show=False),
-        Binding("colon", "go_to", "Go to record", show=False),
+        Binding("colon", "go_to", "Go to record", show=False), Binding("o", "open", "Open", show=False),
         Binding("x", "export", "Export"), Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+t", "toggle_theme", "Theme"), Binding("q", "quit", "Quit"),
         Binding("1", "tab('sources')", show=False), Binding("2", "tab('review')", show=False),
@@ -426,6 +426,36 @@ class DataforgeApp(App):
             event.stop()
         else:
             self._g_pending = False
+
+    def action_open(self) -> None:
+        """o: open a dataset, a .docx or a folder by its path, beside those found at start."""
+        def opened(answer: str | None) -> None:
+            if not answer or not answer.strip():
+                return
+            path = Path(answer.strip()).expanduser()
+            if not path.exists():
+                self.notify(f"{path}: no such file or folder", severity="warning")
+                return
+            docs, datasets = discover([str(path)])
+            if not docs and not datasets:
+                self.notify(f"{path}: no dataset or .docx there", severity="warning")
+                return
+            new_docs = [d for d in docs if d not in self.docs]
+            if new_docs:
+                self.docs.extend(new_docs)
+                self.query_one("#doc", Select).set_options([(d.name, str(d)) for d in self.docs])
+                self.query_one("#doc", Select).value = str(new_docs[0])
+            new = [d for d in datasets if d not in self.datasets]
+            if new:
+                self.datasets.extend(new)
+                self.query_one("#dataset", Select).set_options([(d.name, str(d)) for d in self.datasets])
+            if datasets:
+                self.query_one("#dataset", Select).value = str(datasets[0])
+                self.action_tab("review")
+            elif new_docs:
+                self.action_tab("sources")
+
+        self.push_screen(AskScreen("Open a dataset, a .docx or a folder (path):"), opened)
 
     def action_go_to(self) -> None:
         def go(answer: str | None) -> None:

@@ -129,7 +129,7 @@ dataforge review app
   e            edit it (checked as you type)   u   undo the last action
   A / R        accept / reject every shown sample (one u undoes it)
   n            next pending sample             gg / G   first / last sample
-  :            go to a record number
+  :            go to a record number           o   open a file or folder
   /            filter: status, has findings, edited, text, rule code
   escape       back to the list
   g            generate records from the selected .docx (Sources)

@@ -545,3 +545,27 @@ async def test_stats_say_which_samples_the_lengths_come_from(workspace, monkeypa
         body = app.query_one("#stats-body")
         shown = "".join(segment.text for strip in body.render_lines(body.region.reset_offset) for segment in strip)
     assert "tokens (3 samples spread over the 10)" in shown
+
+
+@pytest.mark.asyncio
+async def test_open_a_file_from_inside_the_app(workspace):
+    first = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
+    other = workspace / "more.jsonl"
+    other.write_text(json.dumps({"instruction": "q", "input": "", "output": "a"}) + "\n")
+    app = DataforgeApp([str(first)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#answer").value = str(other)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.session.current.dataset.path == other
+        assert len(app.query_one(SampleList).rows) == 1
+        await pilot.press("o")
+        await pilot.pause()
+        app.screen.query_one("#answer").value = str(workspace / "docs")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.query_one("TabbedContent").active == "sources"
+        assert str(app.query_one("#doc").value).endswith(".docx")
