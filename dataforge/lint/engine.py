@@ -340,12 +340,14 @@ class Linter:
         jobs = self.options.jobs or _auto_jobs(lines)
         if jobs > 1 and lines:
             import multiprocessing
+            import threading
 
-            # forkserver, not fork: forking a process that has other threads (a tokenizer's, an
-            # HTTP server's, an embedding application's) can copy a lock another thread holds,
-            # and the worker then waits on it forever. The workers' start-up (an interpreter
-            # importing lint, a few tenths of a second) is paid only for files worth splitting.
-            pool = multiprocessing.get_context("forkserver").Pool(jobs)
+            # Forking is the quick start, and safe in a process with one thread (the command
+            # line). With other threads (a tokenizer's, an HTTP server's, an embedding program's)
+            # a fork can copy a lock one of them holds, and the worker waits on it forever: then
+            # workers start from a fork server, a few tenths of a second later.
+            method = "fork" if threading.active_count() == 1 else "forkserver"
+            pool = multiprocessing.get_context(method).Pool(jobs)
         try:
             for path in files:
                 yield from self._count(self._lint_file(path, pool))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from typing import TextIO
 
 from dataforge.lint.engine import Summary
@@ -12,9 +11,7 @@ from dataforge.lint.findings import Finding
 
 
 def finding_dict(f: Finding) -> dict:
-    d = asdict(f)
-    d["severity"] = str(f.severity)
-    return d
+    return {**f._asdict(), "severity": str(f.severity), "location": f.location._asdict()}
 
 
 def report(findings: Iterable[Finding], summary: Callable[[], Summary], out: TextIO) -> None:
