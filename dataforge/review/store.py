@@ -64,29 +64,37 @@ class ReviewStore:
 
     def _follow(self, actions: list[dict], ids: Callable[[int], str], size: int) -> list[dict]:
         """Actions re-pointed at the record with their digest where their position now holds another."""
-        where: dict[str, list[int]] | None = None
-        kept = []
-        for action in actions:
-            if action.get("event") == "bulk":
-                pairs = [self._follow([{"event": "decide", "record": i, "id": d}], ids, size)
-                         for i, d in zip(action.get("records", []), action.get("ids", []))]
-                moved = [p[0]["record"] for p in pairs if p]
-                kept.append({**action, "records": moved})
-                continue
-            index, digest = action.get("record"), action.get("id")
+        where: dict[str, list[int]] = {}  # digest -> positions, filled once, only when something moved
+
+        def place(index, digest) -> int | None:
+            """Where the record an action named now is; None when it is gone."""
             if digest is None or (type(index) is int and 0 <= index < size and ids(index) == digest):
-                kept.append(action)
-                continue
-            if where is None:  # only when something moved: digest every record once
-                where = {}
+                return index
+            if not where:
                 for i in range(size):
                     where.setdefault(ids(i), []).append(i)
             candidates = where.get(digest)
             if not candidates:
-                self.orphaned.append(action)
+                return None
+            return min(candidates, key=lambda i: abs(i - index) if type(index) is int else i)
+
+        kept = []
+        for action in actions:
+            if action.get("event") == "bulk":
+                moved = []
+                for index, digest in zip(action.get("records", []), action.get("ids", [])):
+                    found = place(index, digest)
+                    if found is None:
+                        self.orphaned.append({"event": "decide", "record": index, "id": digest})
+                    else:
+                        moved.append(found)
+                kept.append({**action, "records": moved})
                 continue
-            nearest = min(candidates, key=lambda i: abs(i - index) if type(index) is int else i)
-            kept.append({**action, "record": nearest})
+            found = place(action.get("record"), action.get("id"))
+            if found is None:
+                self.orphaned.append(action)
+            else:
+                kept.append(action if found == action.get("record") else {**action, "record": found})
         return kept
 
     def close(self) -> None:
