@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_masking_arguments(preview)
     preview.add_argument("--output-format", choices=("table", "json", "sanity"), default="table",
                          help="sanity: the ChatGLM3 demo's 'text': id -> label listing")
+    from dataforge import cli_handoff
+
+    cli_handoff.add_parsers(sub, _at_least)
     return parser
 
 
@@ -401,6 +404,15 @@ def _serve_test_llm(args: argparse.Namespace) -> int:
 _COMMANDS = {"lint": _lint, "rule": _rule, "formats": _formats, "convert": _convert, "schema": _schema,
              "templates": _templates, "preview": _preview, "chunks": _chunks, "generate": _generate,
              "serve-test-llm": _serve_test_llm, "tui": _tui}
+
+
+def _handoff(args: argparse.Namespace) -> int:
+    from dataforge import cli_handoff
+
+    return cli_handoff.COMMANDS[args.command](args)
+
+
+_COMMANDS.update(dict.fromkeys(("export", "mix", "dedup", "split", "stats"), _handoff))
 
 if __name__ == "__main__":
     sys.exit(main())
