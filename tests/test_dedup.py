@@ -1,0 +1,120 @@
+"""dedup: planted exact and near repeats are removed (first occurrence kept), distinct samples are
+not, kept records are copied byte for byte, and the report names each removal."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from dataforge.dedup import Signatures, features, find_repeats
+from dataforge.model import Sample
+from tests.conftest import write_jsonl
+
+BASE = ("Our return policy lets customers send back any unopened item within thirty days of delivery. "
+        "Refunds go to the original payment method within five business days after the warehouse checks the "
+        "parcel, and shipping costs are covered when the item arrived damaged.")
+ZH = "仓库确认收货后一到三个工作日内原路退回，运费由我们承担。如果商品在运输途中破损，请在签收后七天内联系客服并提供照片。"
+
+
+def _qa(question: str, answer: str) -> Sample:
+    return Sample(("user", "assistant"), (question, answer), (None, None), ("$", "$"))
+
+
+def _distinct(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(3000)]
+    return [" ".join(rng.choice(words) for _ in range(40)) for _ in range(n)]
+
+
+def test_planted_repeats_of_every_kind_are_found():
+    samples = [_qa("What is the return policy?", BASE),  # 0
+               _qa("What is the return policy?", BASE.replace("thirty", "30")),  # 1: an edit
+               _qa("What is the return policy?", "  ".join(BASE.split(" "))),  # 2: whitespace changed
+               _qa("What is the return policy!", BASE.replace(",", ";").replace(".", "!")),  # 3: punctuation
+               _qa("退款多久到账？", ZH),  # 4
+               _qa("退款多久到账?", ZH.replace("，", ",").replace("。", ".")),  # 5: full-width punctuation
+               _qa("What is the return policy?", BASE)]  # 6: exact
+    found = {r.index: r for r in find_repeats(samples + [_qa("q", t) for t in _distinct(50)])}
+    assert {i: (r.of, r.kind) for i, r in found.items()} == {
+        1: (0, "near"), 2: (0, "near"), 3: (0, "near"), 5: (4, "near"), 6: (0, "exact")}
+    assert found[6].similarity == 1.0 and 0.8 <= found[1].similarity <= 1.0
+
+
+def test_distinct_and_merely_related_samples_stay():
+    texts = _distinct(2000, seed=1)
+    samples = [_qa("q", t) for t in texts]
+    # a sample that shares half its words with another is related, not a repeat
+    half = texts[0].split()[:20] + texts[1].split()[20:]
+    samples.append(_qa("q", " ".join(half)))
+    assert find_repeats(samples) == []
+
+
+def test_the_same_sample_in_another_layout_is_an_exact_repeat(tmp_path, run_line):
+    a = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "Name the capital of France.", "input": "",
+                                             "output": "Paris."}])
+    b = write_jsonl(tmp_path / "b.jsonl", [
+        {"conversations": [{"from": "human", "value": "Name the capital of France."},
+                           {"from": "gpt", "value": "Paris."}]},
+        {"conversations": [{"from": "human", "value": "Name the capital of Spain."},
+                           {"from": "gpt", "value": "Madrid."}]}])
+    out = tmp_path / "out"
+    result = run_line(f"dataforge dedup {a} {b} -o {out}")
+    assert result.exit_code == 0, result.stderr
+    assert "removed 1 exact and 0 near" in result.stderr
+    assert (out / "a.jsonl").read_bytes() == a.read_bytes()
+    assert (out / "b.jsonl").read_bytes() == b.read_bytes().splitlines(keepends=True)[1]
+    report = [json.loads(line) for line in (out / "dedup-report.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert report == [{"removed": {"file": str(b), "record": 0, "line": 1},
+                       "repeats": {"file": str(a), "record": 0, "line": 1}, "kind": "exact", "similarity": 1.0}]
+
+
+def test_one_file_keeps_its_bytes_and_unreadable_records(tmp_path, run_line):
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"instruction": "Explain refunds.", "input": "", "output": BASE}, ensure_ascii=False),
+             '{"instruction":  "Explain refunds.", "input": "", "output": ' + json.dumps(BASE.replace("five", "5")) + "}",
+             '{"instruction": broken',
+             json.dumps({"instruction": "退款", "input": "", "output": ZH}, ensure_ascii=False, indent=None)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "dedup.jsonl"
+    result = run_line(f"dataforge dedup {src} -o {out}")
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == [lines[0], lines[2], lines[3]]
+    assert "1 unreadable record(s) kept as they are" in result.stderr
+    report = (tmp_path / "dedup.jsonl.dedup-report.jsonl").read_text(encoding="utf-8")
+    assert '"kind": "near"' in report
+    exact = run_line(f"dataforge dedup {src} -o {tmp_path / 'exact.jsonl'} --exact-only")
+    assert "removed 0 exact and 0 near" in exact.stderr
+
+
+def test_a_json_array_stays_an_array(tmp_path, run_line):
+    src = tmp_path / "in.json"
+    records = [{"prompt": "p", "response": "r"}, {"prompt": "p", "response": "r"}, {"prompt": "x", "response": "y"}]
+    src.write_text(json.dumps(records, indent=2), encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert run_line(f"dataforge dedup {src} -o {out}").exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == [records[0], records[2]]
+
+
+def test_outputs_are_not_overwritten_without_force(tmp_path, run_line):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "p", "response": "r"}])
+    out = tmp_path / "out.jsonl"
+    out.write_text("keep me", encoding="utf-8")
+    result = run_line(f"dataforge dedup {src} -o {out}")
+    assert result.exit_code == 2 and out.read_text(encoding="utf-8") == "keep me"
+    assert run_line(f"dataforge dedup {src} -o {src}").exit_code == 2
+
+
+def test_clusters_join_chains_of_repeats():
+    a = BASE
+    b = BASE.replace("thirty", "30")
+    c = b.replace("five", "5")
+    signatures = Signatures()
+    signatures.add([_qa("q", t) for t in (a, "something else entirely, quite unlike the rest", b, c)])
+    clusters = signatures.clusters().tolist()
+    assert clusters[0] == clusters[2] == clusters[3] != clusters[1]
+
+
+def test_features_treat_cjk_characters_as_words():
+    assert features("Hello, World!") == ["hello world"]
+    assert features("退款，多久") == ["退 款", "款 多", "多 久"]
+    assert features("") == []
