@@ -46,3 +46,35 @@ def export_accepted(dataset: Dataset, store: ReviewStore, target: str, out: str 
     with atomic_writer(out.with_name(out.name + ".report.json")) as f:
         f.write(json.dumps(report, ensure_ascii=False, indent=2).encode())
     return report
+
+
+def export_accepted_to(opened, target: str, folder: str | Path, force: bool = False):
+    """Hand the accepted samples (with the reviewer's edits) to a trainer target, as `dataforge
+    export` does: an accepted record lint finds an error in stops the export (Refused)."""
+    from dataforge.collect import Collected, Refused
+    from dataforge.export import export
+    from dataforge.lint.findings import Severity
+    from dataforge.review.session import ReviewSession
+
+    dataset, store = opened.dataset, opened.store
+    collected = Collected(files=[dataset.path], records=len(dataset))
+    errors = []
+    fmt_name = dataset.format.name if dataset.format is not None else "?"
+    for index in range(len(dataset)):
+        state = store.state(index)
+        if state.decision != ACCEPTED:
+            continue
+        findings = ReviewSession.findings(opened, index)
+        bad = [f for f in findings if f.severity is Severity.ERROR]
+        errors.extend(bad)
+        collected.warnings.update(f.code for f in findings if f.severity is not Severity.ERROR)
+        value = state.edited if state.edited is not None else dataset.value(index)
+        sample = dataset.read(value)
+        if sample is None or bad:
+            continue
+        collected.samples.append(sample._replace(meta={"file": str(dataset.path), "record": index,
+                                                       "line": dataset.line(index), "format": fmt_name}))
+    if errors:
+        raise Refused(errors)
+    return export([str(dataset.path)], target, folder, collected=collected, force=force,
+                  name=dataset.path.stem.split(".")[0])

@@ -33,13 +33,17 @@ class _Spread:
 
 
 def file_figures(paths: Iterable[str], masking=None, tokenizer_name: str = "", token_sample: int = TOKEN_SAMPLE,
-                 ) -> Figures:
-    """Figures of the dataset files under ``paths``; token figures when ``masking`` is given."""
+                 edits: dict[int, Sample | None] | None = None) -> Figures:
+    """Figures of the dataset files under ``paths``; token figures when ``masking`` is given.
+    ``edits`` (for one file: the review app's, each with its format in ``meta``) stand in for the
+    records they replace."""
     counting = Counting()
     picked = _Spread(token_sample)
     for path in dataset_files(paths):
         conversational: dict[str, bool] = {}
-        for _, _, sample, _ in read_samples(Path(path)):
+        for index, _, sample, _ in read_samples(Path(path)):
+            if edits and index in edits:
+                sample = edits[index]
             if sample is None:
                 counting.unreadable()
                 continue

@@ -71,11 +71,8 @@ def write_html(f: Figures, path: str | Path, sources: list[str]) -> None:
     plt.close(fig)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]  # the XML prologue has no place inside HTML
-    rows = []
-    for key, value in f.as_dict().items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in value.items())
-        rows.append(f"<tr><th>{html.escape(key.replace('_', ' '))}</th><td>{html.escape(str(value))}</td></tr>")
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>"
+                   for label, text in _rows("", f.as_dict()))
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>dataforge stats</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}
@@ -83,9 +80,21 @@ th{{text-align:left;padding-right:1.5em;vertical-align:top}}td{{font-family:ui-m
 svg{{max-width:100%;height:auto}}</style></head><body>
 <h1>dataforge stats</h1>
 <p>{f.samples:,} samples from {html.escape(", ".join(sources))}; made by dataforge {__version__}.</p>
-<table>{"".join(rows)}</table>
+<table>{rows}</table>
 {svg}
 </body></html>
 """
     with atomic_writer(Path(path)) as out:
         out.write(page.encode())
+
+
+def _rows(prefix: str, figures: dict):
+    """(label, text) per figure; a group of figures (the token ones) gets a row per member."""
+    for key, value in figures.items():
+        label = f"{prefix}{key.replace('_', ' ')}"
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            yield from _rows(label + ": ", value)
+        elif isinstance(value, dict):
+            yield label, "  ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in value.items())
+        else:
+            yield label, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)

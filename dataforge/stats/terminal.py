@@ -40,10 +40,17 @@ def _spread(stats: dict) -> Text:
     return Text("  ".join(f"{k} {v:,}" for k, v in stats.items()) if stats else "none")
 
 
-def figures_table(f: Figures, histograms: bool = True) -> Table:
+def new_grid() -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
+    return grid
+
+
+def figures_table(f: Figures, histograms: bool = True, grid: Table | None = None) -> Table:
+    """The figures as label/value rows, added to ``grid`` when given (the review app puts its own
+    rows first)."""
+    grid = grid if grid is not None else new_grid()
     total = f.samples
     grid.add_row("samples", Text(f"{total:,}" + (f" ({f.unreadable:,} unreadable records left out)"
                                                   if f.unreadable else "")))

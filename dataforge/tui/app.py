@@ -162,11 +162,11 @@ class DataforgeApp(App):
                     yield Input(placeholder="max length", id="max-len", type="integer")
                 yield Static("", id="token-summary")
                 yield DataTable(id="token-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Stats", id="stats"):
+            with TabPane("Stats", id="stats"), VerticalScroll(id="stats-scroll"):
                 yield Static("", id="stats-body")
             with TabPane("Export", id="export"):
-                yield Select([(f, f) for f in FORMATS], prompt="the dataset's own format", id="export-format")
-                yield Input(placeholder="output file (.jsonl or .json)", id="export-path")
+                yield Select(EXPORT_CHOICES, prompt="a file in the dataset's own format", id="export-format")
+                yield Input(placeholder="output file (.jsonl or .json), or folder for a trainer", id="export-path")
                 yield Button("Export accepted samples", variant="primary", id="export-button")
                 yield Static("", id="export-report")
         yield Footer()
@@ -550,6 +550,7 @@ class DataforgeApp(App):
         from collections import Counter
 
         from dataforge.masking.session import MaskingSession
+        from dataforge.stats import file_figures
 
         counts = opened.store.counts(len(opened.dataset))
         # as the records stand: an edited record counts with what lint says of the edit
@@ -557,16 +558,14 @@ class DataforgeApp(App):
         codes = Counter(f.code for i, fs in opened.findings.items() if i not in edited for f in fs)
         codes.update(f.code for i in edited for f in ReviewSession.findings(opened, i))
         body = self.query_one("#stats-body", Static)
-        # what is known at once is shown at once; token lengths follow
-        self.call_from_thread(body.update, stats_table(opened, counts, codes, None, 0))
-        total = len(opened.dataset)
-        limit = min(total, STATS_SAMPLE)  # a sample of the lengths is enough for their shape
-        picked = range(0, total, max(total // limit, 1))[:limit] if limit else range(0)  # spread over the file
-        samples = [s for s in (opened.dataset.sample(i) for i in picked) if s is not None]
+        # what is known at once is shown at once; the figures (`dataforge stats`'s own) follow
+        self.call_from_thread(body.update, stats_table(opened, counts, codes, None))
         fmt = opened.dataset.format.name if opened.dataset.format else None
+        edits = {i: opened.dataset.read(opened.store.state(i).edited) for i in edited}
+        edits = {i: s._replace(meta={"format": fmt or "?"}) if s is not None else None for i, s in edits.items()}
         masking = self.masking or MaskingSession.create(None, None, fmt)
-        lengths = [len(e) for e in masking.encode_many(samples)] if samples else []
-        self.call_from_thread(body.update, stats_table(opened, counts, codes, lengths, len(picked)))
+        figures = file_figures([str(opened.dataset.path)], masking, masking.tokenizer.name, STATS_SAMPLE, edits)
+        self.call_from_thread(body.update, stats_table(opened, counts, codes, figures))
 
     # Sources and generation ---------------------------------------------------------------------
 
@@ -674,6 +673,7 @@ class DataforgeApp(App):
     # Export -------------------------------------------------------------------------------------
 
     def action_export(self) -> None:
+        from dataforge.collect import Refused
         from dataforge.errors import DataforgeError
         from dataforge.review.export import export_accepted
 
@@ -685,21 +685,38 @@ class DataforgeApp(App):
             return
         target = self.query_one("#export-format", Select).value
         target = opened.dataset.format.name if target is Select.NULL else target
-        path = self.query_one("#export-path", Input).value.strip() or str(
-            opened.dataset.path.with_name(f"{opened.dataset.path.stem}.accepted.{target}.jsonl"))
+        trainer = target.startswith(TRAINER_PREFIX)
+        stem = opened.dataset.path.stem
+        path = self.query_one("#export-path", Input).value.strip() or str(opened.dataset.path.with_name(
+            f"{stem}.{target[len(TRAINER_PREFIX):]}" if trainer else f"{stem}.accepted.{target}.jsonl"))
+
         def write(confirmed: bool | None = True) -> None:
             if not confirmed:
-                report_box.update("not exported: the file was left as it was")
+                report_box.update("not exported: the files were left as they were")
                 return
             try:
+                if trainer:
+                    from dataforge.review.export import export_accepted_to
+
+                    result = export_accepted_to(opened, target[len(TRAINER_PREFIX):], path, force=True)
+                    report_box.update(Text(export_summary(result)))
+                    self.notify(f"exported {result.written} samples to {path}")
+                    return
                 report = export_accepted(opened.dataset, opened.store, target, path)
+            except Refused as exc:
+                report_box.update(Text("✘ " + exc.message + "\n" + "\n".join(
+                    f"  record {f.location.record}: {f.code} {f.message}" for f in exc.findings[:10])))
+                return
             except DataforgeError as exc:
                 report_box.update(f"✘ {exc.message}")
                 return
             report_box.update(Text(json.dumps(report, ensure_ascii=False, indent=2)))
             self.notify(f"exported {report['written']} samples to {path}")
 
-        if Path(path).is_file():
+        target_path = Path(path)
+        if trainer and target_path.is_dir() and any(target_path.iterdir()):
+            self.push_screen(ConfirmScreen(f"{path} holds files. Replace the ones this export writes?"), write)
+        elif not trainer and target_path.is_file():
             self.push_screen(ConfirmScreen(f"{path} exists. Replace it with the accepted samples?"), write)
         else:
             write()
@@ -715,7 +732,7 @@ class DataforgeApp(App):
 
     # Where focus goes when a tab is shown: TabbedContent shows the pane that holds the focused
     # widget, so focus must leave the old pane, or the switch is undone.
-    TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#token-table", "stats": None,
+    TAB_FOCUS = {"sources": "#doc", "review": "#samples", "tokens": "#token-table", "stats": "#stats-scroll",
                  "export": "#export-format"}
 
     def action_tab(self, name: str, focus: str | None = None) -> None:
@@ -759,44 +776,41 @@ def _select(options: list[tuple[str, str]], prompt: str, id: str) -> Select:
     return Select(options, prompt=prompt, id=id)
 
 
+TRAINER_PREFIX = "to:"
+# trainers first (a folder each, as `dataforge export` writes), then a plain file in any format
+EXPORT_CHOICES = [("LLaMA-Factory folder", "to:llamafactory"), ("Hugging Face datasets folder", "to:hf"),
+                  ("OpenAI fine-tuning files", "to:openai"), ("ChatGLM3 demo, multi-turn", "to:chatglm3"),
+                  ("ChatGLM3 demo, input-output", "to:chatglm3-io")] + [(f"file: {f}", f) for f in FORMATS]
+
+
+def export_summary(result) -> str:
+    lines = [f"wrote {o.records:,} {o.split} sample(s) to {o.file}" for o in result.outputs if o.records]
+    if result.skipped:
+        lines.append(f"{len(result.skipped):,} left out (the manifest says why)")
+    lines += [f"lost in {n:,}: {message}" for message, n in result.lost_counts.most_common(5)]
+    lines.append(f"manifest: {result.manifest}")
+    if result.config:
+        lines += ["", "for the trainer's config:", *(f"  {line}" for line in result.config)]
+    return "\n".join(lines)
+
+
 STATS_SAMPLE = 5000  # records whose token lengths Stats draws, spread evenly over the file
 
 
-def stats_table(opened, counts: dict, codes, lengths: list[int] | None, picked: int) -> Table:
-    """``lengths``: token lengths of ``picked`` records spread over the file (None: not yet)."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_row(Text("status", style="bold"), Text(" · ".join(f"{k} {v}" for k, v in counts.items())))
+def stats_table(opened, counts: dict, codes, figures) -> Table:
+    """Review status and lint findings, then the figures `dataforge stats` shows (None: not yet)."""
+    from dataforge.stats.terminal import figures_table, new_grid
+
+    grid = new_grid()
+    grid.add_row("status", Text(" · ".join(f"{k} {v}" for k, v in counts.items())))
     fmt = opened.dataset.format.name if opened.dataset.format else "unknown"
-    grid.add_row(Text("format", style="bold"), Text(f"{fmt}: {len(opened.dataset)} samples"))
+    grid.add_row("format", Text(f"{fmt}: {len(opened.dataset)} samples"))
     findings = ", ".join(f"{code} {n}" for code, n in codes.most_common()) or "none"
-    grid.add_row(Text("findings", style="bold"), Text(findings if opened.linted else "linting…"))
-    total = len(opened.dataset)
-    if lengths is None:
-        grid.add_row(Text("tokens", style="bold"), Text("counting…"))
+    grid.add_row("findings", Text(findings if opened.linted else "linting…"))
+    if figures is None:
+        grid.add_row("figures", Text("counting…"))
         return grid
-    which = "every sample" if picked == total else f"{picked:,} samples spread over the {total:,}"
-    unread = picked - len(lengths)
-    label = f"tokens ({which}" + (f"; {unread:,} unreadable left out" if unread else "") + ")"
-    grid.add_row(Text(label, style="bold"), histogram(lengths))
-    return grid
-
-
-def histogram(lengths: list[int], bins: int = 12, width: int = 40) -> Text:
-    if not lengths:
-        return Text("no samples")
-    low, high = min(lengths), max(lengths)
-    step = max((high - low) // bins + 1, 1)
-    counts = [0] * bins
-    for n in lengths:
-        counts[min((n - low) // step, bins - 1)] += 1
-    peak = max(counts)
-    text = Text()
-    for i, count in enumerate(counts):
-        start = low + i * step
-        text.append(f"{start:>6}-{start + step - 1:<6} ")
-        text.append("█" * max(1 if count else 0, round(count / peak * width)), style="cyan")
-        text.append(f" {count}\n")
-    return text
+    return figures_table(figures, histograms=True, grid=grid)
 
 
 def run(paths: list[str], headless: bool = False) -> int:
