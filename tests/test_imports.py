@@ -9,7 +9,8 @@ CORE = ["dataforge.model", "dataforge.formats", "dataforge.jsonio.stream", "data
         "dataforge.lint.reporters", "dataforge.lint.fix", "dataforge.convert", "dataforge.schemas", "dataforge.cli",
         "dataforge.templates.render", "dataforge.masking.encode", "dataforge.masking.session",
         "dataforge.docx_source.chunker", "dataforge.generate.job", "dataforge.review.session",
-        "dataforge.review.export"]
+        "dataforge.review.export", "dataforge.collect", "dataforge.dedup", "dataforge.split", "dataforge.mix",
+        "dataforge.export", "dataforge.stats", "dataforge.stats.terminal", "dataforge.cli_handoff"]
 HEAVY = ["textual", "torch", "deepspeed", "transformers"]
 
 
@@ -37,9 +38,17 @@ LAYERS = {
     "convert": BASE | {"jsonio", "formats", "lint", "convert"},
     "preview_output": BASE | {"masking", "preview_output"},
     "generate": BASE | {"jsonio", "schemas", "formats", "templates", "masking", "lint", "docx_source", "generate"},
-    "review": BASE | {"jsonio", "formats", "templates", "masking", "lint", "convert", "review"},
+    # the hand-off: gathering linted samples, repeats, splits, mixing, exports, figures
+    "collect": BASE | {"jsonio", "formats", "lint", "convert", "collect"},
+    "dedup": BASE | {"jsonio", "formats", "lint", "convert", "dedup"},
+    "split": BASE | {"dedup", "split"},
+    "mix": BASE | {"jsonio", "formats", "lint", "collect", "mix"},
+    "export": BASE | {"jsonio", "formats", "lint", "collect", "split", "export"},
+    "stats": BASE | {"jsonio", "formats", "lint", "convert", "masking", "stats"},
+    "review": BASE | {"jsonio", "formats", "templates", "masking", "lint", "convert", "collect", "export", "review"},
     "tui": None,  # the app may use every layer
     "cli": None,
+    "cli_handoff": None,
     "__main__": None,
 }
 

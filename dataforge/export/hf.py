@@ -32,7 +32,11 @@ SPLITS = {"train": "train", "eval": "test"}
 
 
 def write(job: ExportJob) -> None:
-    import datasets
+    try:
+        import datasets
+    except ImportError:
+        raise DataforgeError("the hf target needs the datasets package",
+                             hint="pip install 'dataforge-sft[hf]'") from None
 
     datasets.disable_progress_bars()  # dataforge prints its own summary
     kinds = Counter(kind(s) for samples in job.splits.values() for s in samples)

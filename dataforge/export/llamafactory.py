@@ -24,7 +24,7 @@ from dataforge.errors import DataforgeError
 from dataforge.export.job import ExportJob
 from dataforge.formats import get_format
 from dataforge.formats.base import LABEL
-from dataforge.formats.registry import _ALPACA_COLUMNS, _SHAREGPT_TAGS, REGISTRY
+from dataforge.formats.registry import ALPACA_COLUMNS, REGISTRY, SHAREGPT_TAGS
 from dataforge.model import Sample
 
 TITLE = "LLaMA-Factory: data files + dataset_info.json entries (merged into one already there)"
@@ -86,7 +86,7 @@ def _layout(k: str, samples: list[Sample], file_name: str) -> tuple[str, dict]:
     if k == "pt":
         return "text", {"file_name": file_name, "columns": {"prompt": "text"}}
     if k == "sft" and all(s.meta["format"] == "alpaca" for s in samples):
-        return "alpaca", {"file_name": file_name, "formatting": "alpaca", "columns": dict(_ALPACA_COLUMNS)}
+        return "alpaca", {"file_name": file_name, "formatting": "alpaca", "columns": dict(ALPACA_COLUMNS)}
     columns = {"messages": "conversations", "system": "system", "tools": "tools"}
     entry = {"file_name": file_name, "formatting": "sharegpt"}
     if k == "dpo":
@@ -94,7 +94,7 @@ def _layout(k: str, samples: list[Sample], file_name: str) -> tuple[str, dict]:
         columns.update(chosen="chosen", rejected="rejected")
     if k == "kto":
         columns["kto_tag"] = LABEL
-    entry.update(columns=columns, tags=dict(_SHAREGPT_TAGS))
+    entry.update(columns=columns, tags=dict(SHAREGPT_TAGS))
     return ("sharegpt-preference" if k == "dpo" else "sharegpt"), entry
 
 

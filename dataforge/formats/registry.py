@@ -28,11 +28,11 @@ from pathlib import Path
 REGISTRY = "dataset_info.json"
 FORMATTINGS = ("alpaca", "sharegpt", "openai")
 
-_ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "history": "history",
+ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "history": "history",
                    "system": "system"}
-_SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
+SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                   "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
-_OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
                 "observation_tag": "tool", "function_tag": "function_call", "system_tag": "system"}
 # Columns that carry no layout of their own: any format keeps them under these names.
 _NEUTRAL_COLUMNS = {"images", "videos", "audios", "kto_tag", "tools", "system"}
@@ -53,17 +53,17 @@ class Entry:
         columns = {k: v for k, v in self.columns.items() if k not in _NEUTRAL_COLUMNS}
         if formatting == "alpaca":
             # columns alpaca does not use (a `messages` left from sharegpt) change nothing
-            if self.ranking or any(_ALPACA_COLUMNS[k] != v for k, v in columns.items() if k in _ALPACA_COLUMNS):
+            if self.ranking or any(ALPACA_COLUMNS[k] != v for k, v in columns.items() if k in ALPACA_COLUMNS):
                 return None
             return "alpaca"
         messages = columns.pop("messages", "conversations" if formatting == "sharegpt" else "messages")
         columns.pop("chosen", None), columns.pop("rejected", None)
         if columns:
             return None
-        tags = {**(_SHAREGPT_TAGS if formatting == "sharegpt" else _OPENAI_TAGS), **self.tags}
-        if messages == "conversations" and tags == _SHAREGPT_TAGS:
+        tags = {**(SHAREGPT_TAGS if formatting == "sharegpt" else OPENAI_TAGS), **self.tags}
+        if messages == "conversations" and tags == SHAREGPT_TAGS:
             return "sharegpt-preference" if self.ranking else "sharegpt"
-        if messages == "messages" and all(tags[k] == _OPENAI_TAGS[k] for k in ("role_tag", "content_tag",
+        if messages == "messages" and all(tags[k] == OPENAI_TAGS[k] for k in ("role_tag", "content_tag",
                                                                               "user_tag", "assistant_tag")):
             return None if self.ranking else "openai"
         return None
