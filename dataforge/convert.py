@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ from dataforge.formats import get_format
 from dataforge.formats.choice import FormatChoice
 from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
 from dataforge.jsonio.parse import diagnose, parse
-from dataforge.jsonio.stream import UNPARSED, StructureError
+from dataforge.jsonio.stream import UNPARSED, RawRecord, StructureError
 from dataforge.jsonio.write import atomic_writer, check_output
 from dataforge.model import Sample
 
@@ -46,38 +47,61 @@ def read_samples(path: Path, source: str = "auto") -> Iterator[tuple[int, int, S
     lint calls unreadable is None here, with lint's own code and words as the reason.
     """
     forced = None if source == "auto" else get_format(source)
+    f = open_dataset(path)
+    choice: FormatChoice | None = None
+    name = str(path)
+    new_sample = partial(tuple.__new__, Sample)
+    with f:
+        try:
+            for rec in iter_records(path, f):
+                if choice is None:
+                    choice = FormatChoice.for_file(first_value(rec), forced)[0]
+                sample, why = read_record(choice, rec)
+                if sample is None:
+                    yield rec.index, rec.line, None, why
+                    continue
+                # built directly: NamedTuple._replace costs several microseconds a record
+                yield rec.index, rec.line, new_sample(sample[:-1] + ({"file": name, "record": rec.index,
+                                                                      "format": why},)), ""
+        except StructureError as exc:
+            raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
+                                 hint="`dataforge lint` shows every problem in the file") from None
+
+
+def open_dataset(path: Path):
+    """The file, positioned at its first record; an error for an unreadable or non-UTF-8 file."""
     try:
         f, _, foreign = open_records(path)
     except OSError as exc:
         raise DataforgeError(f"{path}: cannot read ({exc.strerror})") from None
     if foreign:
+        f.close()
         raise DataforgeError(f"{path}: the file is {foreign}, not UTF-8",
                              hint="re-encode it, e.g. with iconv -t UTF-8")
-    choice: FormatChoice | None = None
-    with f:
-        try:
-            for rec in iter_records(path, f):
-                try:
-                    value = rec.value if rec.value is not UNPARSED else parse(rec.text)
-                except ValueError as exc:
-                    d = diagnose(rec.text, exc)
-                    if choice is None:
-                        choice = FormatChoice.for_file(None, forced)[0]
-                    yield rec.index, rec.line, None, f"{d.code} {d.message}"
-                    continue
-                if choice is None:
-                    choice = FormatChoice.for_file(value, forced)[0]
-                problems: list = []
-                fmt, sample = choice.read(value, problems)
-                unusable = [p for p in problems if p.code in _UNUSABLE]
-                if sample is None or unusable:
-                    yield rec.index, rec.line, None, "; ".join(f"{p.code} {p.message}" for p in unusable or problems)
-                    continue
-                yield rec.index, rec.line, sample._replace(meta={"file": str(path), "record": rec.index,
-                                                                 "format": fmt.name}), ""
-        except StructureError as exc:
-            raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
-                                 hint="`dataforge lint` shows every problem in the file") from None
+    return f
+
+
+def first_value(rec: RawRecord):
+    """The first record's value, for choosing the file's format (None when it is not JSON)."""
+    try:
+        return rec.value if rec.value is not UNPARSED else parse(rec.text)
+    except ValueError:
+        return None
+
+
+def read_record(choice: FormatChoice, rec: RawRecord) -> tuple[Sample | None, str]:
+    """(sample, its format's name), or (None, why not, in lint's code and words)."""
+    try:
+        value = rec.value if rec.value is not UNPARSED else parse(rec.text)
+    except ValueError as exc:
+        d = diagnose(rec.text, exc)
+        return None, f"{d.code} {d.message}"
+    problems: list = []
+    fmt, sample = choice.read(value, problems)
+    unusable = [p for p in problems if p.code in _UNUSABLE]
+    if sample is None or unusable:
+        return None, "; ".join(f"{p.code} {p.message}" for p in unusable or problems)
+    return sample, fmt.name
 
 
 def pick_record(path: str, record: int | None = None, line: int | None = None,

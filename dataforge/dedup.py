@@ -8,18 +8,20 @@ sample. Near repeats are found with MinHash and banded LSH:
   whitespace runs dropped, and each CJK character counted as a word (Chinese and Japanese have
   no spaces between words). Bigrams keep some word order, so a reordered sentence is less alike
   than an edited one.
-- Signatures come from rensa (128 permutations), a Rust MinHash library: on this project's
-  machines it signs a record's features in ~3 us against ~500 us for datasketch's MinHash with the
-  same 128 permutations, which makes the Python-side feature extraction, not the hashing, the cost.
-- Only the low 16 bits of each of the 128 values are kept (256 bytes a sample: 256 MB for a
+- Signatures come from rensa (64 permutations), a Rust MinHash library: on this project's
+  machines it signs records about 50 times faster than datasketch's MinHash (see
+  bench/dedup_bench.py), which makes reading and tokenizing, not hashing, the cost.
+- Only the low 16 bits of each of the 64 values are kept (128 bytes a sample: 128 MB for a
   million). Two unrelated samples agree on a truncated value with odds 1/65,536, which moves an
   estimated similarity by less than a thousandth.
-- Banding: 16 bands of 8 values; samples agreeing on a whole band are candidates (the band scheme
-  makes pairs at similarity 0.8 candidates with odds above 0.999, at 0.5 about 0.06). Bands are
-  grouped with a sort of one band column at a time in numpy, not with rensa's own LSH index, which
-  keeps about 140 bytes per sample and band (2.2 GB for a million samples with 16 bands, measured).
-- A candidate pair is a repeat when its estimated Jaccard similarity (the share of the 128 values
-  that agree) reaches the threshold (0.8 by default); that estimate is the reported similarity.
+- Banding: 16 bands of 4 values; samples agreeing on a whole band are candidates (pairs at
+  similarity 0.8 become candidates with odds above 0.999, at 0.5 about 0.64, at 0.3 about 0.12).
+  Bands are grouped with a sort of one band column at a time in numpy, not with rensa's own LSH
+  index, which keeps about 140 bytes per sample and band (2.2 GB for a million samples with 16
+  bands, measured).
+- A candidate pair is a repeat when its estimated Jaccard similarity (the share of the 64 values
+  that agree; standard error 0.05 at 0.8) reaches the threshold (0.8 by default); that estimate
+  is the reported similarity.
 
 A sample is removed when it repeats an earlier sample that is kept (file order, then record
 order), so the first occurrence always stays and a chain of small edits is not removed wholesale.
@@ -27,7 +29,9 @@ order), so the first occurrence always stays and a chain of small edits is not r
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +45,7 @@ from dataforge.errors import DataforgeError
 from dataforge.lint.content import content_key
 from dataforge.model import Sample
 
-NUM_PERM = 128
+NUM_PERM = 64
 BANDS = 16
 ROWS = NUM_PERM // BANDS
 SEED = 1
@@ -50,10 +54,11 @@ THRESHOLD = 0.8
 # is compared with the bucket's first member and its few nearest predecessors only.
 _NEIGHBOURS = 4
 
-_PUNCTUATION = re.compile(r"[^\w\s]+|_+")  # any script's punctuation and symbols
-# a CJK character, or a run of anything else that is not a space
-_WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-                    r"|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# a CJK character, or a run of letters and digits (punctuation, symbols and spaces fall between)
+_WORDS = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+# ASCII punctuation and symbols to spaces, for the quick path of ASCII text
+_ASCII_BLANKS = bytes(c if chr(c).isalnum() or chr(c).isspace() else 32 for c in range(256))
 
 
 def sample_text(sample: Sample) -> str:
@@ -67,13 +72,31 @@ def sample_text(sample: Sample) -> str:
     return "\n".join(parts)
 
 
-def features(text: str) -> list[str]:
-    """Word bigrams of the normalised text (single words for a one-word text)."""
-    text = _PUNCTUATION.sub(" ", text.lower())
-    words = text.split() if text.isascii() else _WORDS.findall(text)
+def features(text: str) -> list:
+    """Word bigrams of the normalised text (single words for a one-word text). ASCII text takes a
+    quick path through bytes; the tokens hash alike either way."""
+    if text.isascii():
+        words = text.lower().encode("ascii").translate(_ASCII_BLANKS).split()
+        if len(words) < 2:
+            return words
+        return list(map(b" ".join, zip(words, words[1:])))
+    words = _WORDS.findall(text.lower())
     if len(words) < 2:
         return words
     return list(map(" ".join, zip(words, words[1:])))
+
+
+def sign(feature_lists: Sequence[list]) -> tuple[np.ndarray, np.ndarray]:
+    """(signatures, empty): the low 16 bits of each MinHash value, one row per feature list, and
+    which lists were empty (no text: never a near repeat)."""
+    import rensa
+
+    n = len(feature_lists)
+    empty = np.fromiter(map(operator.not_, feature_lists), dtype=bool, count=n)
+    # rensa signs an empty list as well, but that signature would match every other empty one
+    matrix = rensa.RMinHash.digest_matrix_from_token_sets([f or ["\x00"] for f in feature_lists], NUM_PERM, SEED)
+    values = np.fromiter(itertools.chain.from_iterable(matrix.to_rows()), dtype=np.uint64, count=n * NUM_PERM)
+    return (values & 0xFFFF).astype(np.uint16).reshape(n, NUM_PERM), empty
 
 
 def digest(sample: Sample) -> int:
@@ -100,17 +123,15 @@ class Signatures:
         """Add a batch (a few thousand at a time keeps the temporary arrays small)."""
         self.add_parts([digest(s) for s in samples], [features(sample_text(s)) for s in samples])
 
-    def add_parts(self, digests: Sequence[int], feature_lists: Sequence[list[str]]) -> None:
-        import rensa
-
+    def add_parts(self, digests: Sequence[int], feature_lists: Sequence[list]) -> None:
         if not digests:
             return
-        self._digests.append(np.array(digests, dtype=np.uint64))
-        empty = np.array([not f for f in feature_lists], dtype=bool)
-        # rensa refuses nothing, but an empty feature list has no meaningful signature
-        matrix = rensa.RMinHash.digest_matrix_from_token_sets([f or ["\x00"] for f in feature_lists], NUM_PERM, SEED)
-        rows = np.asarray(matrix.to_rows(), dtype=np.uint64).reshape(len(digests), NUM_PERM)
-        self._signatures.append((rows & 0xFFFF).astype(np.uint16))
+        signatures, empty = sign(feature_lists)
+        self.add_signed(np.array(digests, dtype=np.uint64), signatures, empty)
+
+    def add_signed(self, digests: np.ndarray, signatures: np.ndarray, empty: np.ndarray) -> None:
+        self._digests.append(digests)
+        self._signatures.append(signatures)
         self._empty.append(empty)
 
     def __len__(self) -> int:
@@ -235,15 +256,97 @@ class DedupResult:
     report: Path | None = None
 
 
+class _Signed(NamedTuple):
+    """What signing a run of records gives: per readable sample, where it is and its signature."""
+
+    records: int  # records read, readable or not
+    newlines: int  # lines the run spans (JSON Lines ranges)
+    indexes: np.ndarray  # record index of each sample
+    lines: np.ndarray  # line each sample starts on
+    digests: np.ndarray
+    signatures: np.ndarray
+    empty: np.ndarray
+
+
+def _sign_records(records: list, choice) -> _Signed:
+    from dataforge.convert import read_record
+
+    indexes, lines, digests, feature_lists = [], [], [], []
+    for rec in records:
+        sample, _ = read_record(choice, rec)
+        if sample is None:
+            continue
+        indexes.append(rec.index)
+        lines.append(rec.line)
+        digests.append(digest(sample))
+        feature_lists.append(features(sample_text(sample)))
+    signatures, empty = sign(feature_lists) if feature_lists else (np.zeros((0, NUM_PERM), np.uint16),
+                                                                   np.zeros(0, bool))
+    return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64),
+                   np.array(digests, np.uint64), signatures, empty)
+
+
+def _sign_range(job: tuple[str, int, int, str | None]) -> _Signed:
+    """Sign the JSON Lines in bytes [start, end) of a file (a worker's share), numbered from
+    line 1 and record 0 of the range."""
+    from dataforge.formats import get_format
+    from dataforge.formats.choice import FormatChoice
+    from dataforge.jsonio.stream import jsonl_records
+
+    path, start, end, fmt_name = job
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    from dataforge.lint.engine import relaxed_gc
+
+    records, newlines = jsonl_records(data)
+    choice = FormatChoice(get_format(fmt_name) if fmt_name else None)
+    with relaxed_gc():
+        return _sign_records(records, choice)._replace(newlines=newlines)
+
+
+def _signed_file(path: Path, pool) -> Iterable[_Signed]:
+    """The file's records signed: in worker processes a line-aligned range each (JSON Lines with a
+    pool), else here, a batch at a time. Record and line numbers are the file's."""
+    from dataforge.convert import first_value, open_dataset
+    from dataforge.formats.choice import FormatChoice
+    from dataforge.jsonio.layout import is_json_lines, record_batches
+    from dataforge.jsonio.stream import StructureError
+    from dataforge.lint.engine import line_ranges
+
+    with open_dataset(path) as f:
+        start = f.tell()
+        try:
+            batches = record_batches(path, f, 4096)
+            first = next(batches, None)
+            if first is None:
+                return
+            choice = FormatChoice.for_file(first_value(first[0]))[0]
+            if pool is None or not is_json_lines(path):
+                yield _sign_records(first, choice)
+                yield from (_sign_records(batch, choice) for batch in batches)
+                return
+        except StructureError as exc:
+            raise DataforgeError(f"{path}:{exc.line}:{exc.column}: {exc.message}",
+                                 hint="`dataforge lint` shows every problem in the file") from None
+        name = choice.format.name if choice.format is not None else None
+        line = record = 0
+        jobs = ((p, a, b, name) for p, a, b in line_ranges(f, str(path), start))
+        for signed in pool.imap(_sign_range, jobs):
+            yield signed._replace(indexes=signed.indexes + record, lines=signed.lines + line)
+            line += signed.newlines
+            record += signed.records
+
+
 def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESHOLD, near: bool = True,
-                report: str | Path | None = None, force: bool = False) -> DedupResult:
+                report: str | Path | None = None, force: bool = False, jobs: int = 0) -> DedupResult:
     """Write ``paths`` without their repeats: one file to ``out`` (a .json/.jsonl name), several
     into the folder ``out`` under their own names. Kept records are copied byte for byte; the
-    report (JSON Lines) names each removed record, the record it repeats and the similarity."""
-    from dataforge.convert import read_samples
-    from dataforge.jsonio.layout import RecordWriter, iter_records, open_records
+    report (JSON Lines) names each removed record, the record it repeats and the similarity.
+    ``jobs``: processes that sign JSON Lines (0: every core from 32 MB of them, as lint)."""
+    from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
     from dataforge.jsonio.write import atomic_writer, check_output
-    from dataforge.lint.engine import dataset_files
+    from dataforge.lint.engine import auto_jobs, dataset_files, relaxed_gc
 
     files = dataset_files(paths)
     out = Path(out)
@@ -255,25 +358,31 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     check_output(report, files, True)
     result = DedupResult()
     signatures = Signatures()
-    places: list[Place] = []
-    digests: list[int] = []
-    feature_lists: list[list[str]] = []
-    for path in files:
-        for index, line, sample, _ in read_samples(path):
-            result.records += 1
-            if sample is None:
-                result.unreadable += 1
-                continue
-            places.append(Place(str(path), index, line))
-            digests.append(digest(sample))
-            feature_lists.append(features(sample_text(sample)))
-            if len(digests) == 4096:
-                signatures.add_parts(digests, feature_lists)
-                digests, feature_lists = [], []
-    signatures.add_parts(digests, feature_lists)
+    where: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per signed run: file, record, line
+    jobs = jobs or auto_jobs([f for f in files if is_json_lines(f)])
+    pool = _pool(jobs) if jobs > 1 else None
+    try:
+        with relaxed_gc():
+            for number, path in enumerate(files):
+                for signed in _signed_file(path, pool):
+                    result.records += signed.records
+                    result.unreadable += signed.records - len(signed.indexes)
+                    signatures.add_signed(signed.digests, signed.signatures, signed.empty)
+                    where.append((np.full(len(signed.indexes), number, np.int32), signed.indexes, signed.lines))
+    finally:
+        if pool is not None:
+            pool.terminate()
+    if where:
+        file_of, record_of, line_of = (np.concatenate(parts) for parts in zip(*where))
+    else:
+        file_of = record_of = line_of = np.zeros(0, np.int64)
+
+    def place(i: int) -> Place:
+        return Place(str(files[file_of[i]]), int(record_of[i]), int(line_of[i]))
+
     removed: dict[str, set[int]] = {}
     for repeat in signatures.repeats(threshold, near):
-        gone, first = places[repeat.index], places[repeat.of]
+        gone, first = place(repeat.index), place(repeat.of)
         removed.setdefault(gone.file, set()).add(gone.record)
         result.repeats.append((repeat, gone, first))
     for path, target in zip(files, targets):
@@ -294,6 +403,15 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
                                 "similarity": repeat.similarity}, ensure_ascii=False).encode() + b"\n")
     result.report = report
     return result
+
+
+def _pool(jobs: int):
+    """Worker processes started from a fork server, never forked from here: rensa signs on a pool
+    of Rust threads that Python cannot see, and a process forked after they started hangs on its
+    first signature (seen)."""
+    import multiprocessing
+
+    return multiprocessing.get_context("forkserver").Pool(jobs)
 
 
 def _targets(files: list[Path], out: Path) -> list[Path]:

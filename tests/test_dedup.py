@@ -115,6 +115,22 @@ def test_clusters_join_chains_of_repeats():
 
 
 def test_features_treat_cjk_characters_as_words():
-    assert features("Hello, World!") == ["hello world"]
+    assert features("Hello, World!") == [b"hello world"]  # ASCII goes through bytes: hashed alike
+    assert features("Hello, Wörld!") == ["hello wörld"]
     assert features("退款，多久") == ["退 款", "款 多", "多 久"]
     assert features("") == []
+
+
+def test_worker_processes_find_the_same_repeats(tmp_path):
+    from dataforge.dedup import dedup_files
+
+    texts = _distinct(3000, seed=11)
+    records = [{"instruction": "q", "input": "", "output": t} for t in texts]
+    for i in range(0, 3000, 50):  # near repeats far apart, across the workers' ranges
+        records[(i + 1517) % 3000] = {**records[i], "output": texts[i].replace(texts[i].split()[3], "zz", 1)}
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    one = dedup_files([str(src)], tmp_path / "one.jsonl", jobs=1)
+    two = dedup_files([str(src)], tmp_path / "two.jsonl", jobs=2)
+    assert [(r.kind, g, f) for r, g, f in one.repeats] == [(r.kind, g, f) for r, g, f in two.repeats]
+    assert len(one.repeats) >= 55
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()

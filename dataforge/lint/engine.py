@@ -61,7 +61,7 @@ class LintOptions:
     format: str = "auto"
     select: tuple[str, ...] = ()  # code prefixes to report; empty means every rule
     ignore: tuple[str, ...] = ()
-    jobs: int = 1  # processes for JSON Lines; 0: every core when there is enough to share (_auto_jobs)
+    jobs: int = 1  # processes for JSON Lines; 0: every core when there is enough to share (auto_jobs)
     # Masking rules (M) run when any of these is given; the template defaults to the format's.
     tokenizer: str | None = None
     template: str | None = None
@@ -329,7 +329,7 @@ class Linter:
         self._registries: set[Path] = set()  # dataset_info.json files already judged
 
     def run(self, paths: Iterable[str | os.PathLike]) -> Iterator[Finding]:
-        with _relaxed_gc():
+        with relaxed_gc():
             yield from self._run(dataset_files(paths))
 
     def _run(self, files: list[Path]) -> Iterator[Finding]:
@@ -337,7 +337,7 @@ class Linter:
         # Only JSON Lines are spread over processes: an array's record boundaries are found while
         # parsing, so its workers would parse everything twice.
         lines = [f for f in files if is_json_lines(f)]
-        jobs = self.options.jobs or _auto_jobs(lines)
+        jobs = self.options.jobs or auto_jobs(lines)
         if jobs > 1 and lines:
             import multiprocessing
             import threading
@@ -436,7 +436,7 @@ class Linter:
             return
         yield BatchResult(0, first_findings, b"", b"", b"", b"", Counter())
         line = record = 0  # lines and records before the range being merged
-        for result in pool.imap(checker.check_range, _line_ranges(f, str(path), start)):
+        for result in pool.imap(checker.check_range, line_ranges(f, str(path), start)):
             yield _shifted(result, line, record)
             line += result.line_count
             record += result.records
@@ -504,7 +504,7 @@ class Linter:
 
 
 @contextmanager
-def _relaxed_gc():
+def relaxed_gc():
     """Collect garbage less often while linting.
 
     Every record allocates dozens of short-lived containers; with the default thresholds the
@@ -522,7 +522,7 @@ def _relaxed_gc():
         gc.unfreeze()
 
 
-def _auto_jobs(files: list[Path]) -> int:
+def auto_jobs(files: list[Path]) -> int:
     """Every usable core for 32 MB of JSON Lines or more; below that, starting workers costs more
     than they save."""
     if sum(f.stat().st_size for f in files) < AUTO_JOBS_BYTES:
@@ -535,7 +535,7 @@ def _within(path: str, parent: str) -> bool:
     return path == parent or (path.startswith(parent) and path[len(parent)] in ".[")
 
 
-def _line_ranges(f, path: str, start: int) -> Iterator[tuple[str, int, int]]:
+def line_ranges(f, path: str, start: int) -> Iterator[tuple[str, int, int]]:
     """(path, start, end) byte ranges of about BLOCK bytes that begin and end at line starts."""
     size = os.fstat(f.fileno()).st_size
     while start < size:

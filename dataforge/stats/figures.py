@@ -136,6 +136,17 @@ class Counting:
     def unreadable(self) -> None:
         self.figures.unreadable += 1
 
+    def merge(self, other: Counting) -> None:
+        """Add the counts of ``other`` (a worker's share of the file, which comes after ours)."""
+        f, g = self.figures, other.figures
+        f.samples += g.samples
+        f.unreadable += g.unreadable
+        f.with_tool_calls += g.with_tool_calls
+        for name in ("formats", "kinds", "roles", "languages"):
+            getattr(f, name).update(getattr(g, name))
+        self._turns.extend(other._turns)
+        self._chars.extend(other._chars)
+
     def done(self) -> Figures:
         f = self.figures
         f.turns = np.array(self._turns, dtype=np.int32)

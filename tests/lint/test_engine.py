@@ -173,9 +173,9 @@ def test_jobs_default_to_every_core_only_for_enough_json_lines(tmp_path, monkeyp
     from dataforge.lint import engine
 
     path = write_jsonl(tmp_path / "data.jsonl", BROKEN * 3)
-    assert engine._auto_jobs([path]) == 1  # a small file: one process
+    assert engine.auto_jobs([path]) == 1  # a small file: one process
     monkeypatch.setattr(engine, "AUTO_JOBS_BYTES", 1)
-    assert engine._auto_jobs([path]) == len(os.sched_getaffinity(0))
+    assert engine.auto_jobs([path]) == len(os.sched_getaffinity(0))
     monkeypatch.setattr(engine, "BLOCK", 64)  # several ranges, so the workers really share the file
     spread = [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=0)]
     assert spread == [(f.code, f.location.record, f.location.line) for f in findings([path], jobs=1)]
