@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dataforge import cli_handoff
 
     cli_handoff.add_parsers(sub, _at_least)
+    from dataforge import cli_train
+
+    cli_train.add_parsers(sub)
     return parser
 
 
@@ -413,6 +416,15 @@ def _handoff(args: argparse.Namespace) -> int:
 
 
 _COMMANDS.update(dict.fromkeys(("export", "mix", "dedup", "split", "stats"), _handoff))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataforge import cli_train
+
+    return cli_train.COMMANDS[args.command](args)
+
+
+_COMMANDS.update(dict.fromkeys(("train", "chat", "merge"), _train))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -49,6 +49,10 @@ LAYERS = {
     "tui": None,  # the app may use every layer
     "cli": None,
     "cli_handoff": None,
+    "cli_train": None,
+    # the trainer (dataforge/trainer is the checkout's stand-in for trainer/) trains what masking encodes
+    "trainer": BASE | {"jsonio", "formats", "templates", "masking", "lint", "convert", "collect", "dedup", "split",
+                       "preview_output", "trainer"},
     "__main__": None,
 }
 

@@ -23,7 +23,9 @@ def wheel(tmp_path_factory):
 def test_wheel_keeps_schemas_and_trainer_inside_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "dataforge/schemas/chatglm3.schema.json" in names
-    assert "dataforge/trainer/__init__.py" in names
+    assert "dataforge/trainer/__init__.py" in names and "dataforge/trainer/run.py" in names
+    # the real trainer, not the checkout's stand-in that points at trainer/
+    assert b"The bundled trainer" in zipfile.ZipFile(wheel).read("dataforge/trainer/__init__.py")
     assert not [n for n in names if n.split("/")[0] in ("schemas", "trainer", "tests")]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "dataforge = dataforge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
