@@ -61,6 +61,8 @@ class TrainConfig:
     warmup_ratio: float = 0.0
     seed: int = 0
     eval: float | int | None = None  # an eval split, as `dataforge split --eval` takes it
+    group_by_length: bool = False  # batches of examples of like length: less padding
+    quantize: int | None = None  # 8 or 4: the base weights through bitsandbytes (a GPU only)
     save_steps: int = 50
     logging_steps: int = 1
     trust_remote_code: bool = False
@@ -73,6 +75,11 @@ class TrainConfig:
         for name in ("max_len", "batch_size", "grad_accum", "save_steps", "logging_steps", "vocab_size"):
             if getattr(self, name) < 1:
                 raise DataforgeError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.quantize not in (None, 4, 8):
+            raise DataforgeError(f"quantize is 8 or 4 (bits of the base weights), not {self.quantize!r}")
+        if self.quantize and self.method == "full":
+            raise DataforgeError("quantized base weights cannot be trained in full",
+                                 hint="use method: lora (QLoRA) or prefix with quantize")
         if self.learning_rate <= 0:
             raise DataforgeError(f"learning_rate must be above 0, not {self.learning_rate}")
         return self

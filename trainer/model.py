@@ -44,10 +44,19 @@ def build_model(config, tokenizer: TextTokenizer, prefix_tokens: int = 0):
 
     torch.manual_seed(config.seed)
     hf = tokenizer.hf
+    if config.quantize and not torch.cuda.is_available():
+        raise DataforgeError(f"{config.quantize}-bit base weights need a CUDA GPU (bitsandbytes); this machine has none",
+                             hint="drop quantize, or train on a GPU machine")
     if config.model:
+        extra = {}
+        if config.quantize:
+            from transformers import BitsAndBytesConfig
+
+            extra["quantization_config"] = BitsAndBytesConfig(load_in_8bit=config.quantize == 8,
+                                                              load_in_4bit=config.quantize == 4)
         try:
             return AutoModelForCausalLM.from_pretrained(config.model, local_files_only=True,
-                                                        trust_remote_code=config.trust_remote_code)
+                                                        trust_remote_code=config.trust_remote_code, **extra)
         except (OSError, ValueError) as exc:
             raise DataforgeError(f"{config.model}: cannot load a model ({str(exc).splitlines()[0]})") from None
     tiny = config.tiny

@@ -60,6 +60,10 @@ def prepare(config: TrainConfig, out: TextIO = sys.stderr):
     examples = load_examples(config.data, masking, config.eval, config.seed)
     if not examples.train:
         raise DataforgeError("no example has a trained token", hint="see `dataforge preview` on the data")
+    if config.eval is not None and not examples.eval:
+        # checked here, not found out at the first evaluation after hours of training
+        raise DataforgeError("the eval split has no example with a trained token",
+                             hint="a larger eval share, or a longer max_len")
     return masking, examples
 
 
@@ -117,10 +121,10 @@ def train(config: TrainConfig, out: TextIO = sys.stderr, callbacks: list = ()) -
         output_dir=str(checkpoints), per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate, num_train_epochs=config.epochs, max_steps=config.max_steps,
-        warmup_steps=float(config.warmup_ratio), logging_steps=config.logging_steps, save_steps=config.save_steps,
+        logging_steps=config.logging_steps, save_steps=config.save_steps,
         seed=config.seed, data_seed=config.seed, report_to=[], remove_unused_columns=False,
         eval_strategy="steps" if examples.eval else "no", eval_steps=config.save_steps if examples.eval else None,
-        use_cpu=not _cuda(), disable_tqdm=False)
+        use_cpu=not _cuda(), disable_tqdm=False, **_version_args(TrainingArguments, config))
     trainer = Trainer(model=model, args=args, train_dataset=examples.train, eval_dataset=examples.eval or None,
                       data_collator=collator, callbacks=[step_log(run, collator), *callbacks])
     resume = any(checkpoints.glob("checkpoint-*"))
@@ -136,6 +140,18 @@ def train(config: TrainConfig, out: TextIO = sys.stderr, callbacks: list = ()) -
     plot_loss(run)
     print(f"done: {final} (log {run / 'log.jsonl'}, curve {run / 'loss.png'})", file=out)
     return run
+
+
+def _version_args(arguments, config: TrainConfig) -> dict:
+    """Warm-up and length grouping, spelt as the installed transformers spells them (version 5
+    folded warmup_ratio into warmup_steps and group_by_length into train_sampling_strategy)."""
+    known = arguments.__dataclass_fields__
+    out = {"warmup_ratio": config.warmup_ratio} if "warmup_ratio" in known else {"warmup_steps": config.warmup_ratio}
+    if "train_sampling_strategy" in known:
+        out["train_sampling_strategy"] = "group_by_length" if config.group_by_length else "random"
+    else:
+        out["group_by_length"] = config.group_by_length
+    return out
 
 
 def _cuda() -> bool:

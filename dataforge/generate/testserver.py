@@ -134,8 +134,12 @@ def _handler(server: FakeLLM):
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
+            data = self.rfile.read(length)
+            if len(data) < length:  # the client went away mid-request (a killed run): nothing was asked
+                self.close_connection = True
+                return
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(data or b"{}")
             except ValueError:
                 return self._send(400, {"error": {"message": "request body is not JSON"}})
             action = server.next_action(body)

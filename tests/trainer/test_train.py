@@ -170,3 +170,23 @@ def test_lint_errors_stop_the_run(tmp_path, run_line):
     result = run_line(f"dataforge train {path}")
     assert result.exit_code == 1 and "S005" in result.stdout
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_quantized_weights_are_refused_without_a_gpu(tmp_path):
+    from dataforge.errors import DataforgeError
+    from dataforge.trainer.run import train
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(DataforgeError, match="need a CUDA GPU"):
+        train(_config(tmp_path, method="lora", quantize=4))
+    with pytest.raises(DataforgeError, match="cannot be trained in full"):
+        _config(tmp_path, quantize=8)
+
+
+def test_eval_split_is_checked_and_evaluated(tmp_path):
+    from dataforge.trainer.run import train
+
+    run = train(_config(tmp_path, eval=2, max_steps=4, save_steps=2, group_by_length=True))
+    lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert any("eval_loss" in x for x in lines)
