@@ -12,7 +12,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from dataforge.trainer.config import load_config  # noqa: E402
-
 from tests.conftest import SAMPLES  # noqa: E402
 
 DATA = [SAMPLES / "generated" / "returns_policy_zh.chatglm3.jsonl", SAMPLES / "datasets" / "sharegpt.jsonl"]
@@ -44,8 +43,9 @@ class _Fed:
 
 
 def test_the_model_is_fed_previews_labels(tmp_path, run_line):
-    from dataforge.trainer.run import train
     from transformers import TrainerCallback
+
+    from dataforge.trainer.run import train
 
     seen = []
 
@@ -94,9 +94,10 @@ def test_each_method_lowers_the_loss(tmp_path, method):
 
 
 def test_a_stopped_run_resumes_to_the_same_weights(tmp_path):
-    from dataforge.trainer.run import train
     from safetensors.torch import load_file
     from transformers import TrainerCallback
+
+    from dataforge.trainer.run import train
 
     class StopAfterCheckpoint(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
@@ -116,10 +117,9 @@ def test_a_stopped_run_resumes_to_the_same_weights(tmp_path):
 
 
 def test_lora_merge_gives_the_adapters_logits(tmp_path):
+    from dataforge.model import Message, Role
     from dataforge.trainer.chat import load, merge, prompt_ids
     from dataforge.trainer.run import train
-
-    from dataforge.model import Message, Role
 
     run = train(_config(tmp_path, method="lora", max_steps=6, learning_rate=0.02))
     merged = merge(run, tmp_path / "merged")
