@@ -21,6 +21,13 @@ import orjson
 from dataforge.model import Message, Sample, jsonpath
 from dataforge.speedups import compiled
 
+_EXTRA = Sample._fields.index("extra")
+
+
+@lru_cache(maxsize=1024)
+def _top_path(key: str) -> str:
+    return jsonpath("$", key)  # the same few keys repeat on every record
+
 # The codes adapters may report (lint/rules/shape.py and tools.py document them).
 MISSING = "S004"
 WRONG_TYPE = "S005"
@@ -125,8 +132,10 @@ class Format:
         if sample is None:
             return None
         for key in unknown:
-            problems.append(Problem(UNKNOWN_KEY, jsonpath("$", key), f"unknown key {key!r} for format {self.name}"))
-        return sample._replace(extra=extra)
+            problems.append(Problem(UNKNOWN_KEY, _top_path(key), f"unknown key {key!r} for format {self.name}"))
+        # tuple.__new__ rather than _replace (a Python-level call): this runs once per record of
+        # a file with an extra key on every record
+        return tuple.__new__(Sample, (*sample[:_EXTRA], extra, *sample[_EXTRA + 1:]))
 
     def read_clean(self, raw: dict) -> Sample | None:
         """The Sample of a record that is plainly this format with nothing to report, else None.

@@ -33,6 +33,9 @@ def path_steps(path: str) -> list[str | int]:
     return steps
 
 
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
 @lru_cache(maxsize=4096)
 def _steps(path: str) -> tuple[str | int, ...]:
     return tuple(path_steps(path))  # findings repeat a few paths; parsing one costs more than walking it
@@ -49,7 +52,9 @@ def locate(text: bytes, path: str) -> tuple[int, int]:
     if offset < 0:
         offset = _descend(text, _skip(text, 0), steps)
     line_start = text.rfind(b"\n", 0, offset) + 1
-    column = len(text[line_start:offset].decode("utf-8", "replace")) + 1
+    # characters, not bytes: every UTF-8 character has exactly one byte that is not a
+    # continuation byte (0x80-0xBF), and deleting those is cheaper than decoding
+    column = len(text[line_start:offset].translate(None, _CONTINUATION)) + 1
     return text.count(b"\n", 0, offset), column
 
 

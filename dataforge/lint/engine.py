@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from operator import add, itemgetter
 from pathlib import Path
@@ -53,6 +54,9 @@ BATCH = 2000  # records checked at a time in one process
 BLOCK = 1 << 22  # bytes of JSON Lines a worker process reads and checks at a time
 AUTO_JOBS_BYTES = 32 << 20
 _SHAPE_ERRORS = frozenset({"S004", "S005"})
+# Findings built with tuple.__new__ where one is made per record: a NamedTuple's own constructor
+# is a Python function, a microsecond a call.
+_new_finding, _new_location = partial(tuple.__new__, Finding), partial(tuple.__new__, Location)
 _INDEX, _LINE, _COLUMN = (itemgetter(i) for i in range(3))  # RawRecord fields, read in C
 
 
@@ -285,7 +289,13 @@ class RecordChecker:
             f.seek(start)
             data = f.read(end - start)
         records, newlines = jsonl_records(data)
-        return self.check(records)._replace(line_count=newlines)
+        result = self.check(records)
+        # Findings travel back as plain tuples: a NamedTuple with an enum inside is rebuilt
+        # through Python calls when unpickled, which made the main process the bottleneck of a
+        # file with a finding on every record. The main process builds each Finding once.
+        packed = [(f.code, f.message, f.location.line, f.location.column, f.location.record, f.location.path)
+                  for f in result.findings]
+        return result._replace(findings=packed, line_count=newlines)
 
     def _parse_failure(self, rec: RawRecord, exc: ValueError, findings: list[Finding]) -> None:
         code, message, line, column = diagnose(rec.text, exc)
@@ -309,9 +319,9 @@ class RecordChecker:
             line, column = locate(rec.text, path)
             if line == 0:
                 column += rec.column - 1
-            findings.append(Finding(code, rule.severity, message,
-                                    Location(self.file, rec.line + line, column, rec.index, path),
-                                    rule.hint, rule.fixable))
+            findings.append(_new_finding((code, rule.severity, message,
+                                          _new_location((self.file, rec.line + line, column, rec.index, path)),
+                                          rule.hint, rule.fixable)))
 
 
 class Linter:
@@ -437,7 +447,7 @@ class Linter:
         yield BatchResult(0, first_findings, b"", b"", b"", b"", Counter())
         line = record = 0  # lines and records before the range being merged
         for result in pool.imap(checker.check_range, line_ranges(f, str(path), start)):
-            yield _shifted(result, line, record)
+            yield _shifted(result, name, line, record)
             line += result.line_count
             record += result.records
 
@@ -546,13 +556,14 @@ def line_ranges(f, path: str, start: int) -> Iterator[tuple[str, int, int]]:
         start = end
 
 
-def _shifted(result: BatchResult, lines: int, records: int) -> BatchResult:
-    """A range's result with its line and record numbers made file-wide."""
-    # Built directly: dataclasses.replace costs several microseconds a call, per finding.
-    findings = [Finding(x.code, x.severity, x.message,
-                        Location(loc.file, loc.line + lines, loc.column,
-                                 None if loc.record is None else loc.record + records, loc.path), x.hint, x.fixable)
-                for x in result.findings for loc in (x.location,)]
+def _shifted(result: BatchResult, file: str, lines: int, records: int) -> BatchResult:
+    """A range's result with its packed findings built, line and record numbers made file-wide."""
+    finding, location = _new_finding, _new_location
+    findings = []
+    for code, message, line, column, index, path in result.findings:
+        rule = RULES[code]
+        where = location((file, line + lines, column, None if index is None else index + records, path))
+        findings.append(finding((code, rule.severity, message, where, rule.hint, rule.fixable)))
     return result._replace(findings=findings, lines=_plus(result.lines, "I", lines),
                            indices=_plus(result.indices, "q", records))
 

@@ -183,3 +183,22 @@ def test_mixed_formats(tmp_path):
     data = b'{"prompt": "a", "response": "b"}\n{"instruction": "x", "output": "y"}\n{"prompt": "c", "response": "d"}\n'
     findings = lint(tmp_path, {"d.jsonl": data})
     assert [(f.code, f.location.line) for f in findings] == [("S003", 2)]
+
+
+def test_every_code_the_source_reports_is_registered():
+    """Codes are written as literals where a finding is made (the rule's own module, the engine,
+    the readers); each must be one the registry holds, with its severity, hint and examples: an
+    unregistered code would crash at report time or print without a rule to explain it."""
+    import re
+    from pathlib import Path
+
+    import dataforge
+
+    code = re.compile(r"""["']([SEMDRTPC]\d{3})["']""")
+    used = {}
+    for path in Path(dataforge.__file__).parent.rglob("*.py"):
+        for found in code.findall(path.read_text(encoding="utf-8")):
+            used.setdefault(found, path.name)
+    assert len(used) > 30  # the pattern still finds the codes the source writes
+    unregistered = {c: where for c, where in used.items() if c not in RULES}
+    assert not unregistered
