@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from dataforge.errors import DataforgeError, ExitCode
@@ -15,6 +16,11 @@ def add_parsers(sub) -> None:
                                        "Trainer. A run folder that holds checkpoints resumes from the last.")
     train.add_argument("config", metavar="CONFIG.yaml")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings over the file's (lora.r=16)")
+    train.add_argument("--nproc", type=int, default=1, metavar="N",
+                       help="N processes on this machine, one per GPU (data-parallel; started through torchrun). "
+                            "Several machines: see the README's training section")
+    # the deepspeed launcher appends --local_rank=N to each process's arguments
+    train.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
 
     chat = sub.add_parser("chat", help="talk to a trained model in the template it was trained with",
                           description="RUN: a folder `dataforge train` wrote (or a model folder, with --template).")
@@ -33,6 +39,11 @@ def add_parsers(sub) -> None:
 def train(args: argparse.Namespace) -> int:
     from dataforge.collect import Refused
 
+    if args.nproc > 1:
+        return _launch(args)
+    if args.local_rank is not None:
+        os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+
     try:
         from dataforge.trainer.config import load_config
 
@@ -47,7 +58,35 @@ def train(args: argparse.Namespace) -> int:
         from dataforge.cli_handoff import _refused
 
         return _refused(exc)
+    _leave_process_group()  # after a success only: a failed process must not wait for the others
     return ExitCode.OK
+
+
+def _leave_process_group() -> None:
+    """One of several processes leaves together with the others: a process that exits while its
+    peers still talk to it over gloo can take them down with an abort."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """This same command in ``--nproc`` processes through torchrun; its exit status is theirs."""
+    import subprocess
+
+    from dataforge.trainer.distributed import free_port
+
+    if "RANK" in os.environ:
+        raise DataforgeError("--nproc is for starting a run; this process is already one of a launched run")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(args.nproc),
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
+               "-m", "dataforge", "train", args.config, *args.overrides]
+    print("running: " + " ".join(command[2:]), file=sys.stderr)
+    return subprocess.run(command).returncode
 
 
 def chat(args: argparse.Namespace) -> int:

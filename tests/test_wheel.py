@@ -24,6 +24,8 @@ def test_wheel_keeps_schemas_and_trainer_inside_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "dataforge/schemas/chatglm3.schema.json" in names
     assert "dataforge/trainer/__init__.py" in names and "dataforge/trainer/run.py" in names
+    # the shipped DeepSpeed configs that `deepspeed: zero3` names
+    assert {f"dataforge/trainer/deepspeed/zero{n}.json" for n in range(4)} <= set(names)
     # the real trainer, not the checkout's stand-in that points at trainer/
     assert b"The bundled trainer" in zipfile.ZipFile(wheel).read("dataforge/trainer/__init__.py")
     assert not [n for n in names if n.split("/")[0] in ("schemas", "trainer", "tests")]

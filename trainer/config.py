@@ -13,7 +13,10 @@ from typing import Any
 
 from dataforge.errors import DataforgeError
 
+from .distributed import NAMES as SHIPPED_DEEPSPEED
+
 METHODS = ("full", "lora", "prefix")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -63,6 +66,9 @@ class TrainConfig:
     eval: float | int | None = None  # an eval split, as `dataforge split --eval` takes it
     group_by_length: bool = False  # batches of examples of like length: less padding
     quantize: int | None = None  # 8 or 4: the base weights through bitsandbytes (a GPU only)
+    packing: bool = False  # a batch's examples end to end in one row, none attending to another
+    deepspeed: str | None = None  # zero0 ... zero3, zero2-offload, zero3-offload, or a JSON config file
+    precision: str = "fp32"  # fp32, bf16, or fp16 (fp16 needs a GPU)
     save_steps: int = 50
     logging_steps: int = 1
     trust_remote_code: bool = False
@@ -80,6 +86,11 @@ class TrainConfig:
         if self.quantize and self.method == "full":
             raise DataforgeError("quantized base weights cannot be trained in full",
                                  hint="use method: lora (QLoRA) or prefix with quantize")
+        if self.precision not in PRECISIONS:
+            raise DataforgeError(f"unknown precision {self.precision!r}", hint="one of: " + ", ".join(PRECISIONS))
+        if self.packing and self.method == "prefix":
+            raise DataforgeError("packing cannot be used with prefix tuning",
+                                 hint="the prefix is put before each row, so packed examples would share it")
         if self.learning_rate <= 0:
             raise DataforgeError(f"learning_rate must be above 0, not {self.learning_rate}")
         return self
@@ -119,6 +130,8 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         value = getattr(config, name)
         if value not in (None, "qwen", "train"):
             setattr(config, name, str(_resolve(base, value)))
+    if config.deepspeed is not None and config.deepspeed not in SHIPPED_DEEPSPEED:
+        config.deepspeed = str(_resolve(base, config.deepspeed))
     return config.check()
 
 

@@ -68,7 +68,9 @@ class Collator:
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
-        self.tokens = self.trained = 0  # counted over every batch made, for the step log
+        # counted over every batch made, for the step log: real tokens, trained ones, and the
+        # places in the batches (tokens plus padding)
+        self.tokens = self.trained = self.slots = 0
 
 
     def __call__(self, batch: list[dict]):
@@ -83,4 +85,30 @@ class Collator:
             mask.append([1] * n + [0] * (longest - n))
             self.tokens += n
             self.trained += n - e["labels"].count(IGNORE)
+        self.slots += longest * len(batch)
         return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+
+
+class PackingCollator(Collator):
+    """Padding-free packing: a batch's examples end to end in one row, with position ids that
+    start again at 0 for each example and no attention mask. transformers' own attention reads
+    the restarts as boundaries (an example never attends to another), and each example's first
+    label is -100 so no example is trained to predict the next one's first token. The loss is
+    then the mean over the batch's trained tokens, exactly as for the padded batch."""
+
+    def __call__(self, batch: list[dict]):
+        import torch
+
+        ids, labels, positions = [], [], []
+        for e in batch:
+            n = len(e["input_ids"])
+            row = [IGNORE, *e["labels"][1:]]
+            ids += e["input_ids"]
+            labels += row
+            positions += range(n)
+            self.tokens += n
+            self.trained += n - row.count(IGNORE)
+        self.slots += len(ids)
+        # use_cache=False: a model that builds a cache (generation's default) skips the packed mask
+        return {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels]),
+                "position_ids": torch.tensor([positions]), "use_cache": False}

@@ -190,3 +190,43 @@ def test_eval_split_is_checked_and_evaluated(tmp_path):
     run = train(_config(tmp_path, eval=2, max_steps=4, save_steps=2, group_by_length=True))
     lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
     assert any("eval_loss" in x for x in lines)
+
+
+def test_packing_gives_the_padded_batchs_loss(tmp_path):
+    """The run's own examples, padded and packed: the same loss on the same model (an example
+    attends only to itself, the first token of each is not a target); packed without the
+    position restarts (attending across examples), the loss differs, so the check can fail."""
+    from dataforge.trainer.data import Collator, PackingCollator
+    from dataforge.trainer.model import build_model
+    from dataforge.trainer.run import prepare
+
+    config = _config(tmp_path)
+    masking, examples = prepare(config)
+    model = build_model(config, masking.tokenizer)
+    model.eval()
+    batch = examples.train[:4]
+    assert len({len(e["input_ids"]) for e in batch}) > 1  # lengths differ: the padded batch pads
+    with torch.no_grad():
+        padded = model(**Collator(0)(batch)).loss
+        packed_inputs = PackingCollator(0)(batch)
+        packed = model(**packed_inputs).loss
+        packed_inputs["position_ids"] = torch.arange(packed_inputs["input_ids"].shape[1])[None]
+        across = model(**packed_inputs).loss
+    assert packed_inputs["input_ids"].shape[1] == sum(len(e["input_ids"]) for e in batch)  # no padding
+    assert torch.allclose(packed, padded, atol=1e-5)
+    assert not torch.allclose(across, padded, atol=1e-3)
+
+
+def test_a_packed_run_lowers_the_loss(tmp_path):
+    from dataforge.trainer.run import train
+
+    run = train(_config(tmp_path, packing=True, max_steps=15))
+    losses = _losses(run)
+    assert sum(losses[-3:]) / 3 < losses[0] - 0.5
+
+
+def test_packing_with_prefix_tuning_is_refused(tmp_path):
+    from dataforge.errors import DataforgeError
+
+    with pytest.raises(DataforgeError, match="packing cannot be used with prefix tuning"):
+        _config(tmp_path, packing=True, method="prefix")

@@ -1,0 +1,159 @@
+"""DeepSpeed and several processes, on CPU: ZeRO 0 and 3 lower the loss, ZeRO-3 saves weights and
+adapters that reload as the trained model, two data-parallel processes give the weights one
+process gives with gradient accumulation 2, and packing gives the padded batch's loss.
+
+Every DeepSpeed run is its own process (`dataforge train`, or a short script calling `train`):
+DeepSpeed and accelerate keep process-wide state (the process group, the ZeRO-3 flag that
+from_pretrained reads) that would leak into the other tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+pytest.importorskip("deepspeed")
+
+from tests.conftest import SAMPLES  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = [SAMPLES / "generated" / "returns_policy_zh.chatglm3.jsonl", SAMPLES / "datasets" / "sharegpt.jsonl"]
+# warnings DeepSpeed's own calls into torch.distributed raise on every step
+QUIET = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
+
+
+def _config(folder: Path, name: str, **settings) -> Path:
+    lines = {"data": [str(p) for p in DATA], "output": str(folder / name), "template": "qwen",
+             "tokenizer": "train", "vocab_size": 400, "max_len": 128, "batch_size": 2, "learning_rate": 0.005,
+             "max_steps": 8, "save_steps": 100, "logging_steps": 1, **settings}
+    path = folder / f"{name}.yaml"
+    path.write_text(json.dumps(lines), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def _dataforge(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "dataforge", *args], capture_output=True, text=True,
+                            cwd=REPO, env={k: v for k, v in QUIET.items() if k not in ("RANK", "WORLD_SIZE")},
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def _losses(run: Path) -> list[float]:
+    return [x["loss"] for x in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "loss" in x]
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "model.safetensors")
+
+
+@pytest.mark.parametrize("stage", ["zero0", "zero3"])
+def test_zero_stages_lower_the_loss(tmp_path, stage):
+    _dataforge("train", str(_config(tmp_path, stage, deepspeed=stage)))
+    run = tmp_path / stage
+    losses = _losses(run)
+    assert len(losses) == 8
+    assert sum(losses[-3:]) / 3 < losses[0] - 0.2
+    written = json.loads((run / "deepspeed.json").read_text())
+    assert written["zero_optimization"]["stage"] == int(stage[-1])
+
+
+# Runs in a fresh process: trains under ZeRO-3, takes the logits of the model as trained (its
+# weights gathered from ZeRO-3's pieces) at the end of training, and writes them beside the run.
+_LOGITS_AT_END = textwrap.dedent("""
+    import json, sys
+    import torch
+    from transformers import TrainerCallback
+    from dataforge.trainer.config import load_config
+    from dataforge.trainer.distributed import gathered
+    from dataforge.trainer.run import train
+
+    IDS = torch.tensor([[5, 17, 42, 8, 99, 3, 250, 31]])
+
+    class Logits(TrainerCallback):
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            with gathered(model, True), torch.no_grad():
+                model.eval()
+                logits = model(input_ids=IDS).logits
+            torch.save(logits, sys.argv[2])
+
+    train(load_config(sys.argv[1]), callbacks=[Logits()])
+""")
+
+
+def _reload_logits(model) -> torch.Tensor:
+    ids = torch.tensor([[5, 17, 42, 8, 99, 3, 250, 31]])
+    model.eval()
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_zero3_saves_what_it_trained(tmp_path, method):
+    """Without the gather flag (full) or the gathered save (adapters), ZeRO-3 writes empty tensors:
+    the reloaded model would not even load, or would give other logits."""
+    from transformers import AutoModelForCausalLM
+
+    config = _config(tmp_path, method, deepspeed="zero3", method=method, max_steps=4,
+                     learning_rate=0.05 if method == "lora" else 0.005)
+    result = subprocess.run([sys.executable, "-c", _LOGITS_AT_END, str(config), str(tmp_path / "trained.pt")],
+                            capture_output=True, text=True, cwd=REPO, env=QUIET, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    trained = torch.load(tmp_path / "trained.pt")
+    run = tmp_path / method
+    if method == "full":
+        reloaded = AutoModelForCausalLM.from_pretrained(run / "model")
+    else:
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(run / "base")
+        assert all(t.numel() for t in base.state_dict().values())  # the base was saved whole too
+        reloaded = PeftModel.from_pretrained(base, run / "model")
+    assert torch.allclose(_reload_logits(reloaded), trained, atol=1e-5)
+
+
+@pytest.mark.parametrize("stage", [None, "zero3"])
+def test_two_processes_match_one_with_accumulation(tmp_path, stage):
+    """Two data-parallel processes with a batch of 1 each make the same updates as one process
+    with batches of 1 accumulated twice: the final weights are identical."""
+    extra = {"deepspeed": stage} if stage else {}
+    _dataforge("train", str(_config(tmp_path, "one", batch_size=1, grad_accum=2, max_steps=3, **extra)))
+    _dataforge("train", str(_config(tmp_path, "two", batch_size=1, max_steps=3, **extra)), "--nproc", "2")
+    one, two = _weights(tmp_path / "one" / "model"), _weights(tmp_path / "two" / "model")
+    assert one.keys() == two.keys()
+    for name in one:
+        assert torch.allclose(one[name], two[name], atol=1e-6), name
+    assert json.loads((tmp_path / "two" / "run.json").read_text())["processes"] == 2
+    # the update was not nothing: the runs moved away from the same starting loss
+    assert _losses(tmp_path / "one")[0] == pytest.approx(_losses(tmp_path / "two")[0], rel=1e-5)
+    assert _losses(tmp_path / "one")[-1] != _losses(tmp_path / "one")[0]
+
+
+def test_deepspeed_config_errors_are_plain(tmp_path, run_line):
+    bad = tmp_path / "ds.json"
+    bad.write_text("{not json", encoding="utf-8")
+    for value, says in (("zero9", "neither a shipped config nor a file"), (str(bad), "not a readable DeepSpeed")):
+        result = run_line(f"dataforge train {_config(tmp_path, 'bad', deepspeed=value)}")
+        assert result.exit_code == 2, result.stderr
+        assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_users_zero3_config_is_made_to_save_weights(tmp_path):
+    from dataforge.trainer.distributed import deepspeed_config
+
+    own = tmp_path / "mine.json"
+    own.write_text(json.dumps({"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {"stage": 3}}))
+    config, notes = deepspeed_config(str(own))
+    assert config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
+    assert notes and "stage3_gather_16bit_weights_on_model_save" in notes[0]
+    shipped, notes = deepspeed_config("zero3")
+    assert shipped["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True and not notes
