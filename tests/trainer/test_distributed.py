@@ -133,6 +133,7 @@ def test_two_processes_match_one_with_accumulation(tmp_path, stage):
     for name in one:
         assert torch.allclose(one[name], two[name], atol=1e-6), name
     assert json.loads((tmp_path / "two" / "run.json").read_text())["processes"] == 2
+    assert len(_losses(tmp_path / "two")) == 3  # one voice: rank 0 alone writes the log
     # the update was not nothing: the runs moved away from the same starting loss
     assert _losses(tmp_path / "one")[0] == pytest.approx(_losses(tmp_path / "two")[0], rel=1e-5)
     assert _losses(tmp_path / "one")[-1] != _losses(tmp_path / "one")[0]
@@ -157,3 +158,26 @@ def test_a_users_zero3_config_is_made_to_save_weights(tmp_path):
     assert notes and "stage3_gather_16bit_weights_on_model_save" in notes[0]
     shipped, notes = deepspeed_config("zero3")
     assert shipped["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True and not notes
+
+
+def test_the_memory_estimate_follows_the_zero_stage():
+    from dataforge.trainer.config import TrainConfig
+    from dataforge.trainer.distributed import deepspeed_config
+    from dataforge.trainer.run import memory_advice, memory_estimate
+
+    config = TrainConfig(data=["x"], batch_size=8, max_len=1024)
+    total = 7_000_000_000
+    plain = memory_estimate(total, total, config, 4096, 32)
+    assert plain["weights"] == total * 4 and plain["optimizer"] == total * 8
+    zero3, _ = deepspeed_config("zero3")
+    split = memory_estimate(total, total, config, 4096, 32, zero3, processes=8, largest_layer=131_000_000)
+    assert split["weights"] == total * 4 // 8 and split["gradients"] == total * 4 // 8
+    assert split["optimizer"] == total * 8 // 8
+    assert split["deepspeed_model_states"] > 0  # DeepSpeed's own figure beside ours
+    offload, _ = deepspeed_config("zero3-offload")
+    moved = memory_estimate(total, total, config, 4096, 32, offload, processes=8, largest_layer=131_000_000)
+    assert "optimizer" not in moved and "weights" not in moved
+    assert moved["offloaded"] == split["optimizer"] + split["weights"]
+    advice = "\n".join(memory_advice(plain, config, available=80 << 30))
+    assert "batch_size=4 grad_accum=2" in advice and "zero2-offload" in advice and "method=lora" in advice
+    assert memory_advice(plain, config, available=plain["total"]) == []
