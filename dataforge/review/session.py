@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataforge.formats.base import Problem
-from dataforge.lint.engine import Linter
 from dataforge.lint.findings import Finding
-from dataforge.lint.record import project_options
 from dataforge.review.dataset import Dataset
 from dataforge.review.store import ACCEPTED, PENDING, REJECTED, ReviewStore
 
@@ -37,6 +35,10 @@ class Opened:
     findings: dict[int, list[Finding]] = field(default_factory=dict)  # the file's, by record
     linted: bool = False
     edit_findings: dict[int, tuple[int, list[Finding]]] = field(default_factory=dict)  # of edits, by record
+    followed: bool = False  # decisions re-pointed at their records over the whole dataset
+
+    def __post_init__(self) -> None:
+        self.followed = self.dataset.complete
 
 
 class ReviewSession:
@@ -44,13 +46,31 @@ class ReviewSession:
         self.opened: dict[Path, Opened] = {}
         self.current: Opened | None = None
 
-    def open(self, path: str | Path) -> Opened:
+    def open(self, path: str | Path, first_part: bool = False) -> Opened:
+        """The dataset at ``path``, opened once. ``first_part``: a large JSON Lines file is indexed
+        only in part (the app shows its first rows at once); ``finish_opening`` completes it."""
         path = Path(path)
         if path not in self.opened:
-            dataset = Dataset(path)
-            self.opened[path] = Opened(dataset, ReviewStore(path, dataset.sample_id, len(dataset)))
+            dataset = Dataset(path, first_part)
+            # decisions follow their records only once every record's position is known
+            store = ReviewStore(path, dataset.sample_id, len(dataset)) if dataset.complete else ReviewStore(path)
+            self.opened[path] = Opened(dataset, store)
         self.current = self.opened[path]
         return self.current
+
+    @staticmethod
+    def index_rest(opened: Opened) -> None:
+        """The slow half of ``finish_opening``, safe in a worker thread."""
+        opened.dataset.index_rest()
+
+    @staticmethod
+    def finish_opening(opened: Opened) -> None:
+        """Complete a dataset opened in part: its index, then its decisions re-pointed at their
+        records. Call the store part from the thread that decides (the app's)."""
+        if not opened.followed:
+            opened.dataset.index_rest()
+            opened.store.follow(opened.dataset.sample_id, len(opened.dataset))
+            opened.followed = True
 
     def close(self) -> None:
         for opened in self.opened.values():
@@ -59,6 +79,10 @@ class ReviewSession:
     @staticmethod
     def lint(opened: Opened) -> None:
         """Findings by record (slow on big files: the app runs it in a worker)."""
+        # imported here: the app's first screen does not need lint's engine
+        from dataforge.lint.engine import Linter
+        from dataforge.lint.record import project_options
+
         findings: dict[int, list[Finding]] = defaultdict(list)
         for f in Linter(project_options(jobs=1)).run([opened.dataset.path]):
             if f.location.record is not None:

@@ -55,10 +55,20 @@ class ReviewStore:
                         self._actions.pop()
                 else:
                     self._actions.append(event)
-        if ids is not None and size is not None:
-            self._actions = self._follow(self._actions, ids, size)
         self._file = None  # opened at the first decision: looking at a dataset leaves no file behind
         self._state: dict[int, State] = {}
+        if ids is not None and size is not None:
+            self.follow(ids, size)
+        else:
+            for action in self._actions:
+                self._apply(action)
+
+    def follow(self, ids: Callable[[int], str], size: int) -> None:
+        """Re-point every action at its record (by digest) in a dataset of ``size`` records, and
+        rebuild the state. The app calls it once the dataset's index is complete: until then the
+        actions stand at their recorded positions."""
+        self._actions = self._follow(self._actions, ids, size)
+        self._state = {}
         for action in self._actions:
             self._apply(action)
 

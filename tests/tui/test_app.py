@@ -556,7 +556,7 @@ def test_an_error_in_the_app_is_logged_and_fails_the_run(tmp_path, monkeypatch, 
 
 @pytest.mark.asyncio
 async def test_stats_say_which_samples_the_lengths_come_from(workspace, monkeypatch):
-    from dataforge.tui import app as tui
+    from dataforge.tui.panes import stats as tui
 
     monkeypatch.setattr(tui, "STATS_SAMPLE", 3)
     data = workspace / "generated" / "returns_policy_zh.chatglm3.jsonl"
@@ -592,3 +592,27 @@ async def test_open_a_file_from_inside_the_app(workspace):
         await settle(pilot, app)
         assert app.query_one("TabbedContent").active == "sources"
         assert str(app.query_one("#doc").value).endswith(".docx")
+
+
+@pytest.mark.asyncio
+async def test_a_large_file_shows_its_first_part_then_every_record(tmp_path, monkeypatch):
+    """The first rows come from a first part of the index; the rest is indexed after the first
+    paint, then linted; G and bulk decisions act on every record."""
+    import dataforge.review.dataset as dataset_module
+
+    monkeypatch.setattr(dataset_module, "FIRST_PART", 2000)  # about 40 of the 300 records
+    data = tmp_path / "big.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "", "output": "a"}) + "\n"
+                            for i in range(300)), encoding="utf-8")
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        opened = app.session.current
+        assert not opened.dataset.complete  # opened in part: its first rows are on screen already
+        assert 0 < len(app.query_one(SampleList).rows) < 300
+        await settle(pilot, app)
+        assert opened.followed and opened.linted and len(app.query_one(SampleList).rows) == 300
+        assert "indexing" not in str(app.query_one("#counts").render())
+        await pilot.press("G")
+        assert app.query_one(SampleList).current == 299
+        await pilot.press("A")
+        assert opened.store.counts(300)["accepted"] == 300
