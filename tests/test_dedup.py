@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
-from dataforge.dedup import Signatures, features, find_repeats
+from dataforge.dedup import Signatures, find_repeats
 from dataforge.model import Sample
 from tests.conftest import write_jsonl
 
@@ -114,11 +115,45 @@ def test_clusters_join_chains_of_repeats():
     assert clusters[0] == clusters[2] == clusters[3] != clusters[1]
 
 
-def test_features_treat_cjk_characters_as_words():
-    assert features("Hello, World!") == [b"hello world"]  # ASCII goes through bytes: hashed alike
-    assert features("Hello, Wörld!") == ["hello wörld"]
-    assert features("退款，多久") == ["退 款", "款 多", "多 久"]
-    assert features("") == []
+# The features, restated plainly: a regex tokenizer, each token's polynomial hash over its code
+# points, bigrams of consecutive tokens, all in Python integers modulo 2^64.
+_M = (1 << 64) - 1
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_WORDS = re.compile(f"[{_CJK_CLASS}]|[^\\W_{_CJK_CLASS}]+")  # a CJK character, or letters and digits
+
+
+def _mix(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M
+    return x ^ (x >> 31)
+
+
+def _token(word: str) -> int:
+    from dataforge.dedup import _P
+
+    return _mix((sum(ord(c) * pow(_P, i, 1 << 64) for i, c in enumerate(word)) + len(word)) & _M)
+
+
+def _reference_features(text: str) -> list[int]:
+    from dataforge.dedup import _PAIR
+
+    tokens = [_token(w) for w in _WORDS.findall(text.lower())]
+    if len(tokens) == 1:
+        return tokens
+    return [_mix((a * _PAIR + b) & _M) for a, b in zip(tokens, tokens[1:])]
+
+
+def test_features_are_hashed_word_bigrams_with_cjk_characters_as_words():
+    from dataforge.dedup import text_features
+
+    rng = random.Random(0)
+    alphabet = list("abc XYZ,.!_-\t\n退款多久天 123éÉßｶ") + ["\U0001F600", "\U00020000", "ǅ", "İ"]
+    texts = ["Hello, World!", "Hello, Wörld!", "退款，多久", "", "one", "  ,, ", "a_b c"] + \
+        ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(300)]
+    features, offsets = text_features(texts)
+    for i, text in enumerate(texts):
+        assert features[offsets[i]:offsets[i + 1]].tolist() == _reference_features(text), text
+    assert [len(_WORDS.findall(t.lower())) for t in texts[:5]] == [2, 2, 4, 0, 1]  # the reference's words
 
 
 def test_worker_processes_find_the_same_repeats(tmp_path):
