@@ -198,8 +198,10 @@ def _lint(args: argparse.Namespace) -> int:
         value = getattr(args, name.replace("-", "_"))
         return value if value is not None else conf.get(name, default)
 
-    options = project_options(**{k: getattr(args, k) for k in ("format", "select", "ignore", "jobs", "tokenizer",
-                                                                "template", "max_len", "trust_remote_code")})
+    # the settings read once: lint's options and the command's own (fail-on, output-format, statistics)
+    options = project_options(conf, **{k: getattr(args, k) for k in ("format", "select", "ignore", "jobs",
+                                                                      "tokenizer", "template", "max_len",
+                                                                      "trust_remote_code")})
     linter = Linter(options)
     threshold = Severity(setting("fail-on", "error"))
     output = setting("output-format", "text")

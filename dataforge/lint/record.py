@@ -20,12 +20,13 @@ from dataforge.lint.engine import LintOptions, RecordChecker
 from dataforge.lint.findings import Finding
 
 
-def project_options(**flags: Any) -> LintOptions:
-    """LintOptions from ``[tool.dataforge.lint]`` in the nearest pyproject.toml, flags over them
-    (a flag that is None leaves the setting)."""
-    from dataforge.settings import lint_settings
+def project_options(conf: dict | None = None, **flags: Any) -> LintOptions:
+    """LintOptions from ``[tool.dataforge.lint]`` (``conf``: as already read, else read from the
+    nearest pyproject.toml), flags over them (a flag that is None leaves the setting)."""
+    if conf is None:
+        from dataforge.settings import lint_settings
 
-    conf = lint_settings()
+        conf = lint_settings()
 
     def setting(name: str, default):
         value = flags.get(name.replace("-", "_"))
