@@ -157,6 +157,17 @@ class Format:
 
     # Helpers for subclasses -------------------------------------------------------------------
 
+    def message_role(self, m: object, allowed: frozenset[str], path: str, problems: list[Problem]) -> str | None:
+        """The canonical role of message ``m`` at ``path`` (an object of ``allowed`` keys with its
+        role under "role"), reporting what is wrong: not an object, unknown keys, a role missing,
+        of the wrong type or unknown. None: the message has no role to be read by."""
+        if type(m) is not dict:
+            not_an_object(m, path, problems)
+            return None
+        unknown_keys(m, allowed, path, problems)
+        name = role_field(m, "role", path, problems)
+        return None if name is None else self.role_of(name, path + ".role", problems)
+
     def role_of(self, name: str, path: str, problems: list[Problem]) -> str:
         """The canonical role for a role name found at ``path`` (the role field's path).
 

@@ -17,12 +17,10 @@ from dataforge.formats.base import (
     bare_tools,
     carry_extra,
     item_path,
-    not_an_object,
     observation_text,
     parse_json_string,
     require_list,
     require_str,
-    role_field,
     type_name,
     unknown_keys,
 )
@@ -68,17 +66,11 @@ class ChatGLM3(Format):
         return Sample.of(messages, tools=raw.get("tools"), extra=extra)
 
     def _read_message(self, m: object, path: str, problems: list[Problem]) -> list[Message]:
-        if type(m) is not dict:
-            not_an_object(m, path, problems)
-            return []
-        role = m.get("role")
-        if role == "tool":
+        if type(m) is dict and m.get("role") == "tool":
             return _read_tool(m, path, problems)
-        unknown_keys(m, _TEXT_KEYS, path, problems)
-        role = role_field(m, "role", path, problems)
+        role = self.message_role(m, _TEXT_KEYS, path, problems)
         if role is None:
             return []
-        role = self.role_of(role, path + ".role", problems)
         return [Message(role, require_str(m, "content", path, problems), m.get("loss"), path=path)]
 
     def write(self, sample: Sample) -> tuple[dict, list[str]]:

@@ -18,13 +18,10 @@ from dataforge.formats.base import (
     carry_extra,
     dumps,
     item_path,
-    not_an_object,
     parse_json_string,
     plain_columns,
     require_list,
-    role_field,
     type_name,
-    unknown_keys,
 )
 from dataforge.model import Message, Role, Sample
 
@@ -64,14 +61,9 @@ class OpenAIMessages(Format):
         call_names: dict[str, str] = {}
         for i, m in enumerate(items):
             path = item_path("$.messages", i)
-            if type(m) is not dict:
-                not_an_object(m, path, problems)
-                continue
-            unknown_keys(m, _MESSAGE_KEYS, path, problems)
-            role = role_field(m, "role", path, problems)
+            role = self.message_role(m, _MESSAGE_KEYS, path, problems)
             if role is None:
                 continue
-            role = self.role_of(role, path + ".role", problems)
             content = _read_content(m, path, problems, nullable=role == Role.ASSISTANT and "tool_calls" in m)
             loss = _read_weight(m, path, problems)
             if role == Role.OBSERVATION:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataforge.formats.base import Format, Problem, item_path, not_an_object, require_str, role_field, unknown_keys
+from dataforge.formats.base import Format, Problem, item_path, require_str
 from dataforge.model import Message, Role, Sample
 
 _MESSAGE_KEYS = frozenset({"role", "content"})
@@ -24,14 +24,9 @@ def read_turns(fmt: Format, raw: dict, key: str, default_role: str, problems: li
         out = []
         for i, m in enumerate(value):
             mpath = item_path(path, i)
-            if type(m) is not dict:
-                not_an_object(m, mpath, problems)
+            role = fmt.message_role(m, _MESSAGE_KEYS, mpath, problems)
+            if role is None:
                 continue
-            unknown_keys(m, _MESSAGE_KEYS, mpath, problems)
-            name = role_field(m, "role", mpath, problems)
-            if name is None:
-                continue
-            role = fmt.role_of(name, mpath + ".role", problems)
             out.append(Message(role, require_str(m, "content", mpath, problems), path=mpath))
         return out
     if key in raw or required:
