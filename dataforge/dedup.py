@@ -30,6 +30,7 @@ order), so the first occurrence always stays and a chain of small edits is not r
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,7 +161,9 @@ def sign(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         features = np.insert(features, offsets[:-1][empty].astype(np.int64), np.uint64(0))
         offsets = offsets + np.concatenate(([0], np.cumsum(empty))).astype(np.uint64)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(features, offsets, NUM_PERM, SEED)
-    values = np.array(matrix.to_rows(), dtype=np.uint64).reshape(len(texts), NUM_PERM)
+    # rensa gives lists only (no buffer); chained into fromiter is the quickest read-out measured
+    values = np.fromiter(itertools.chain.from_iterable(matrix.to_rows()), np.uint64,
+                         len(texts) * NUM_PERM).reshape(len(texts), NUM_PERM)
     return (values & np.uint64(0xFFFF)).astype(np.uint16), empty
 
 
