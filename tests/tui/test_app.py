@@ -596,23 +596,54 @@ async def test_open_a_file_from_inside_the_app(workspace):
 
 @pytest.mark.asyncio
 async def test_a_large_file_shows_its_first_part_then_every_record(tmp_path, monkeypatch):
-    """The first rows come from a first part of the index; the rest is indexed after the first
-    paint, then linted; G and bulk decisions act on every record."""
+    """The first rows come from a first part of the index (the count says it is a part); the rest
+    is indexed after the first paint, then linted; G and bulk decisions act on every record."""
+    import threading
+
     import dataforge.review.dataset as dataset_module
+    from dataforge.review.session import ReviewSession
 
     monkeypatch.setattr(dataset_module, "FIRST_PART", 2000)  # about 40 of the 300 records
+    go_on = threading.Event()  # holds the index worker until the first part has been checked
+    index_rest = ReviewSession.index_rest
+    monkeypatch.setattr(ReviewSession, "index_rest", staticmethod(lambda opened: (go_on.wait(10),
+                                                                                  index_rest(opened))))
     data = tmp_path / "big.jsonl"
     data.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "", "output": "a"}) + "\n"
                             for i in range(300)), encoding="utf-8")
     app = DataforgeApp([str(data)])
     async with app.run_test(size=SIZE) as pilot:
         opened = app.session.current
-        assert not opened.dataset.complete  # opened in part: its first rows are on screen already
-        assert 0 < len(app.query_one(SampleList).rows) < 300
+        for _ in range(50):
+            await pilot.pause(0.01)
+            if app.query_one(SampleList).rows:
+                break
+        assert not opened.followed and 0 < len(app.query_one(SampleList).rows) < 300
+        assert f"/{len(opened.dataset)}+ " in str(app.query_one("#counts").render())
+        go_on.set()
         await settle(pilot, app)
         assert opened.followed and opened.linted and len(app.query_one(SampleList).rows) == 300
-        assert "indexing" not in str(app.query_one("#counts").render())
+        assert "/300 " in str(app.query_one("#counts").render())
         await pilot.press("G")
         assert app.query_one(SampleList).current == 299
         await pilot.press("A")
         assert opened.store.counts(300)["accepted"] == 300
+
+
+@pytest.mark.asyncio
+async def test_keys_over_every_record_wait_for_the_whole_index(tmp_path, monkeypatch):
+    """G before the index worker has run: the index is completed on the spot, not half used."""
+    import dataforge.review.dataset as dataset_module
+    from dataforge.tui.panes.review import ReviewPane
+
+    monkeypatch.setattr(dataset_module, "FIRST_PART", 2000)
+    monkeypatch.setattr(ReviewPane, "index_in_background", lambda self, opened: None)  # never runs
+    data = tmp_path / "big.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "", "output": "a"}) + "\n"
+                            for i in range(300)), encoding="utf-8")
+    app = DataforgeApp([str(data)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert not app.session.current.followed
+        await pilot.press("G")
+        assert app.session.current.followed and app.query_one(SampleList).current == 299

@@ -162,9 +162,11 @@ class ReviewPane(Vertical):
         fmt = opened.dataset.format.name if opened.dataset.format else "unknown format"
         total = len(opened.dataset)
         reviewed = total - counts["pending"]
-        # the review progress first: at 80 columns the end of the line is cut
+        # the review progress first: at 80 columns the end of the line is cut; "+" while the
+        # index is not complete (the count so far is not the file's)
+        more = "" if opened.followed else "+"
         self.query_one("#counts", Static).update(
-            f"reviewed {reviewed}/{total} ({100 * reviewed // max(total, 1)}%) · ✔ {counts[ACCEPTED]} accepted · "
+            f"reviewed {reviewed}/{total}{more} ({100 * reviewed // max(total, 1)}%) · ✔ {counts[ACCEPTED]} accepted · "
             f"✘ {counts[REJECTED]} rejected · {counts['pending']} pending · {shown} shown · "
             f"{opened.dataset.path.name} ({fmt})"
             + (" · indexing…" if not opened.followed else "" if opened.linted else " · linting…"))
