@@ -90,6 +90,12 @@ def apply_method(model, config):
 
 def parameter_counts(model) -> tuple[int, int]:
     """(all parameters, trainable ones)."""
-    total = sum(p.numel() for p in model.parameters())
-    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(numel(p) for p in model.parameters())
+    trained = sum(numel(p) for p in model.parameters() if p.requires_grad)
     return total, trained
+
+
+def numel(parameter) -> int:
+    """Its size, also under ZeRO-3, where each process holds an empty placeholder and DeepSpeed
+    keeps the real size in ``ds_numel``."""
+    return getattr(parameter, "ds_numel", None) or parameter.numel()

@@ -34,7 +34,7 @@ from dataforge.templates import default_template_for, get_template
 from .config import TrainConfig
 from .data import Collator, PackingCollator, load_examples
 from .distributed import deepspeed_config, gathered, single_process_env, skip_cpu_shm_build, zero_stage
-from .model import apply_method, build_model, parameter_counts, train_tokenizer
+from .model import apply_method, build_model, numel, parameter_counts, train_tokenizer
 
 
 def prepare(config: TrainConfig, out: TextIO = sys.stderr):
@@ -221,7 +221,7 @@ def train(config: TrainConfig, out: TextIO = sys.stderr, callbacks: list = ()) -
     base = getattr(model, "base_model", model)
     hidden = getattr(base.config, "hidden_size", 0)
     layers = getattr(base.config, "num_hidden_layers", 0)
-    largest = max((sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()), default=0)
+    largest = max((sum(numel(p) for p in m.parameters(recurse=False)) for m in model.modules()), default=0)
     estimate = memory_estimate(total, trained, config, hidden, layers, ds_config, args.world_size, largest)
     print(f"parameters {total:,} ({trained:,} trained, method {config.method}"
           + (f", DeepSpeed ZeRO-{zero_stage(ds_config)}" if ds_config else "")
