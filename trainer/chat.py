@@ -118,8 +118,10 @@ def merge(path: str | Path, out: str | Path) -> Path:
     merged = model.merge_and_unload()
     merged.save_pretrained(str(out))
     masking.tokenizer.hf.save_pretrained(str(out))
+    from .run import write_json
+
     run = {**info, "config": {**info["config"], "method": "full", "model": None}, "merged_from": str(path)}
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    write_json(out / "run.json", run)
     # the merged folder is a run of its own: chat finds its template and loads it as a full model
     (out / "model").mkdir(exist_ok=True)
     for item in list(out.iterdir()):

@@ -230,14 +230,14 @@ def train(config: TrainConfig, out: TextIO = sys.stderr, callbacks: list = ()) -
     for line in memory_advice(estimate, config, _available_memory()):
         print(line, file=out)
     if main:
-        (run / "run.json").write_text(json.dumps({
+        write_json(run / "run.json", {
             "dataforge": __version__, "config": config.as_dict(), "fingerprint": examples.fingerprint(),
             "template": masking.template_name, "tokenizer": masking.tokenizer.name,
             "label_convention": "unshifted", "processes": args.world_size,
             "parameters": total, "trained_parameters": trained, "memory_estimate": estimate,
-        }, indent=2) + "\n", encoding="utf-8")
+        })
         if ds_config is not None:
-            (run / "deepspeed.json").write_text(json.dumps(ds_config, indent=2) + "\n", encoding="utf-8")
+            write_json(run / "deepspeed.json", ds_config)
     pad = masking.tokenizer.hf.pad_token_id
     pad = pad if pad is not None else masking.tokenizer.hf.eos_token_id or 0
     collator = PackingCollator(pad) if config.packing else Collator(pad)
@@ -257,6 +257,15 @@ def train(config: TrainConfig, out: TextIO = sys.stderr, callbacks: list = ()) -
         plot_loss(run)
     print(f"done: {final} (log {run / 'log.jsonl'}, curve {run / 'loss.png'})", file=out)
     return run
+
+
+def write_json(path: Path, value) -> None:
+    """``value`` as indented JSON into ``path``, replaced whole or not at all (a run killed while
+    writing keeps the previous file)."""
+    from dataforge.jsonio.write import atomic_writer
+
+    with atomic_writer(path) as f:
+        f.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def save_final(trainer, folder: Path, zero3: bool) -> None:
