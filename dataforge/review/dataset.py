@@ -14,6 +14,7 @@ import hashlib
 import mmap
 import threading
 from array import array
+from bisect import bisect_right
 from functools import lru_cache
 from pathlib import Path
 
@@ -113,6 +114,28 @@ class Dataset:
         start, stop = self._offsets[index], self._offsets[index + 1]
         end = self._map.find(b"\n", start, stop)  # the record's own line, not blank lines after it
         return self._map[start:stop if end == -1 else end].rstrip(b"\r")
+
+    def containing(self, needle: bytes) -> list[int]:
+        """The records whose text holds ``needle``, in order. The file is searched in C
+        (``mmap.find``), and only a record with a hit is looked at: a filter for a rare string
+        over a million records is a scan of the bytes, not a million Python steps."""
+        if self._texts is not None:
+            return [i for i, text in enumerate(self._texts) if needle in text]
+        offsets, n = self._offsets, len(self._offsets) - 1
+        out: list[int] = []
+        if n <= 0 or not needle:
+            return list(range(n)) if not needle else out
+        pos, end = offsets[0], offsets[n]
+        while True:
+            hit = self._map.find(needle, pos, end)
+            if hit == -1:
+                return out
+            index = bisect_right(offsets, hit) - 1
+            if needle in self.text(index):  # not in the blank lines or line break after it
+                out.append(index)
+                pos = offsets[index + 1]
+            else:
+                pos = hit + 1
 
     def line(self, index: int) -> int:
         return self._lines[index]

@@ -82,3 +82,19 @@ def test_a_small_file_is_indexed_whole_at_once(tmp_path):
     opened = ReviewSession().open(path, first_part=True)
     assert opened.dataset.complete and opened.followed and len(opened.dataset) == 10
     assert json.loads(opened.dataset.text(9))["instruction"] == "q9"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_text_search_finds_what_a_loop_over_records_finds(tmp_path, seed):
+    """`containing` scans the file for the text; every record a plain loop over the records'
+    texts finds, and no other (not hits in blank lines, nor ones spanning two records)."""
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "退款", 'a\\"b', "  "]  # a\"b: an escaped quote inside the JSON string
+    lines = [RECORD % 0] + [rng.choice([b"", b"  ", (RECORD % i).replace(b"q", rng.choice(words).encode())])
+                            for i in range(1, 80)]
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    dataset = Dataset(path)
+    for needle in (b"alpha", "退款".encode(), b"}\n{", b"  ", b'a\\"b', b'"output": "a"}', b"zzz", b"\n"):
+        wanted = [i for i in range(len(dataset)) if needle in dataset.text(i)]
+        assert dataset.containing(needle) == wanted, needle
