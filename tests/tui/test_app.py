@@ -510,6 +510,7 @@ async def test_a_broken_record_shows_its_text_and_can_be_mended_in_the_editor(tm
         await pilot.pause()
         shown = str(app.query_one("#messages").render())
         assert '"instruction": "q1", "output":' in shown  # the raw text, not a crash
+        assert "▲ E001" in shown  # and what lint says of it
         await pilot.press("e")
         await pilot.pause()
         editor = app.screen.query_one("#editor")

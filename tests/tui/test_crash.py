@@ -76,31 +76,11 @@ def test_kill_mid_review_and_reopen(tmp_path):
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 @pytest.mark.parametrize("colour", ["colour", "NO_COLOR=1"])
-def test_in_tmux(tmp_path, colour):
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+def test_in_tmux(tmp_path, colour, size):
     data = tmp_path / "returns.jsonl"
     shutil.copy(SAMPLES / "generated" / "returns_policy_zh.chatglm3.jsonl", data)
-    session = "review"
-    # A tmux server of the test's own: another one's settings (its default size) must not apply.
-    tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
-    # COLUMNS/LINES from the test process would override the pane's real size; the exit status is
-    # written down, since a crash inside the app must not end with 0.
-    no_color = "NO_COLOR=1" if colour != "colour" else ""
-    status = tmp_path / "status"
-    command = (f"env -u COLUMNS -u LINES {no_color} {sys.executable} -m dataforge.cli tui {data}; "
-               f"echo $? > {status}; sleep 5")
-    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
-
-    def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
-
-    def wait_for(text: str) -> str:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            shown = screen()
-            if text in shown:
-                return shown
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} not on screen:\n{screen()}")
+    tmux, session, status, screen, wait_for = _tmux_app(tmp_path, data, colour, size)
 
     try:
         wait_for("10 pending")
@@ -120,6 +100,60 @@ def test_in_tmux(tmp_path, colour):
         assert "Traceback" not in screen()
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("colour", ["colour", "NO_COLOR=1"])
+def test_a_broken_record_in_tmux_at_80x24(tmp_path, colour):
+    """The shipped broken sample's sixth row is not valid JSON: its text and its finding show."""
+    data = tmp_path / "broken.jsonl"
+    shutil.copy(SAMPLES / "broken" / "chatglm3_broken.jsonl", data)
+    tmux, session, status, screen, wait_for = _tmux_app(tmp_path, data, colour, (80, 24))
+    try:
+        wait_for("pending")
+        wait_for("·!")  # linted: the rows with findings are marked
+        subprocess.run([*tmux, "send-keys", "-t", session, "j", "j", "j", "j", "j"], check=True)
+        wait_for("record 5")
+        shown = wait_for("▲ E0")
+        assert '"content": "truncated' in shown
+        subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
+        deadline = time.monotonic() + 15
+        while not status.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status.read_text().strip() == "0", screen()
+        assert "Traceback" not in screen()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def _tmux_app(tmp_path, data, colour: str, size: tuple[int, int]):
+    """The app on ``data`` in a tmux pane of ``size``: (tmux command, session, status file,
+    screen(), wait_for(text))."""
+    session = "review"
+    # A tmux server of the test's own: another one's settings (its default size) must not apply.
+    tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
+    # COLUMNS/LINES from the test process would override the pane's real size; the exit status is
+    # written down, since a crash inside the app must not end with 0.
+    no_color = "NO_COLOR=1" if colour != "colour" else ""
+    status = tmp_path / "status"
+    command = (f"env -u COLUMNS -u LINES {no_color} {sys.executable} -m dataforge.cli tui {data}; "
+               f"echo $? > {status}; sleep 5")
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
+                   check=True)
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shown = screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on screen:\n{screen()}")
+
+    return tmux, session, status, screen, wait_for
 
 
 def test_kill_right_after_a_bulk_decision_loses_nothing(tmp_path):

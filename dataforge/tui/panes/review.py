@@ -194,9 +194,14 @@ class ReviewPane(Vertical):
         # the file's lint findings, or, for an edited record, what lint says of the edit
         findings = [(f.code, f.location.path, f.message) for f in opened.findings.get(index, [])] \
             if state.edited is None else [tuple(p) for p in ReviewSession.problems(opened, value)]
-        if sample is None:
+        if sample is None:  # its text as it is, then everything lint says of it
             text.append(opened.dataset.text(index).decode("utf-8", "replace") if value is UNPARSED
                         else json.dumps(value, ensure_ascii=False, indent=2) if value is not None else "(unreadable)")
+            text.append("\n\n")
+            for code, path, message in findings:
+                text.append(f"▲ {code} {message}\n", style="bold red")
+            if findings:
+                text.append("e opens it in the editor\n", style="dim")
         else:
             for m in sample.messages:
                 label = m.role if not m.name else f"{m.role} {m.name}"
