@@ -1,6 +1,8 @@
 """The app as a person runs it: in a real terminal (a pty, and tmux where installed), keys typed,
 the process killed mid-review, and every decision made before the kill still there."""
 
+from __future__ import annotations
+
 import json
 import os
 import pty
@@ -74,32 +76,71 @@ def test_kill_mid_review_and_reopen(tmp_path):
     store.close()
 
 
+class TmuxApp:
+    """The app on a dataset in a tmux pane of a given size, on a tmux server of its own (another
+    server's settings, its default size, must not apply)."""
+
+    def __init__(self, tmp_path, data, colour: str, size: tuple[int, int]):
+        self.session = "review"
+        self.tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
+        # COLUMNS/LINES from the test process would override the pane's real size; the exit
+        # status is written down, since a crash inside the app must not end with 0.
+        no_color = "NO_COLOR=1" if colour != "colour" else ""
+        self.status = tmp_path / "status"
+        command = (f"env -u COLUMNS -u LINES {no_color} {sys.executable} -m dataforge.cli tui {data}; "
+                   f"echo $? > {self.status}; sleep 5")
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.session, "-x", str(size[0]),
+                        "-y", str(size[1]), command], check=True)
+
+    def __enter__(self) -> TmuxApp:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+
+    def screen(self) -> str:
+        return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.session],
+                              capture_output=True, text=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.tmux, "send-keys", "-t", self.session, *keys], check=True)
+
+    def wait_for(self, text: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on screen:\n{self.screen()}")
+
+    def quit_cleanly(self) -> None:
+        """q, then the app's exit status is 0 and no traceback was printed."""
+        self.keys("q")
+        deadline = time.monotonic() + 15
+        while not self.status.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert self.status.read_text().strip() == "0", self.screen()
+        assert "Traceback" not in self.screen()
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 @pytest.mark.parametrize("colour", ["colour", "NO_COLOR=1"])
 @pytest.mark.parametrize("size", [(120, 36), (80, 24)])
 def test_in_tmux(tmp_path, colour, size):
     data = tmp_path / "returns.jsonl"
     shutil.copy(SAMPLES / "generated" / "returns_policy_zh.chatglm3.jsonl", data)
-    tmux, session, status, screen, wait_for = _tmux_app(tmp_path, data, colour, size)
-
-    try:
-        wait_for("10 pending")
-        subprocess.run([*tmux, "send-keys", "-t", session, "a", "a", "r"], check=True)
-        shown = wait_for("2 accepted")
+    with TmuxApp(tmp_path, data, colour, size) as app:
+        app.wait_for("10 pending")
+        app.keys("a", "a", "r")
+        shown = app.wait_for("2 accepted")
         assert "1 rejected" in shown and "✔" in shown and "✘" in shown
-        subprocess.run([*tmux, "send-keys", "-t", session, "3"], check=True)
-        shown = wait_for("end of turn trained")
+        app.keys("3")
+        shown = app.wait_for("end of turn trained")
         assert "template chatglm3" in shown
-        subprocess.run([*tmux, "send-keys", "-t", session, "2", "j", "j", "j", "j", "j", "j"], check=True)
+        app.keys("2", "j", "j", "j", "j", "j", "j")
         time.sleep(0.5)
-        subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
-        deadline = time.monotonic() + 15
-        while not status.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert status.read_text().strip() == "0", screen()
-        assert "Traceback" not in screen()
-    finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        app.quit_cleanly()
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -108,52 +149,14 @@ def test_a_broken_record_in_tmux_at_80x24(tmp_path, colour):
     """The shipped broken sample's sixth row is not valid JSON: its text and its finding show."""
     data = tmp_path / "broken.jsonl"
     shutil.copy(SAMPLES / "broken" / "chatglm3_broken.jsonl", data)
-    tmux, session, status, screen, wait_for = _tmux_app(tmp_path, data, colour, (80, 24))
-    try:
-        wait_for("pending")
-        wait_for("·!")  # linted: the rows with findings are marked
-        subprocess.run([*tmux, "send-keys", "-t", session, "j", "j", "j", "j", "j"], check=True)
-        wait_for("record 5")
-        shown = wait_for("▲ E0")
+    with TmuxApp(tmp_path, data, colour, (80, 24)) as app:
+        app.wait_for("pending")
+        app.wait_for("·!")  # linted: the rows with findings are marked
+        app.keys("j", "j", "j", "j", "j")
+        app.wait_for("record 5")
+        shown = app.wait_for("▲ E0")
         assert '"content": "truncated' in shown
-        subprocess.run([*tmux, "send-keys", "-t", session, "q"], check=True)
-        deadline = time.monotonic() + 15
-        while not status.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert status.read_text().strip() == "0", screen()
-        assert "Traceback" not in screen()
-    finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
-
-
-def _tmux_app(tmp_path, data, colour: str, size: tuple[int, int]):
-    """The app on ``data`` in a tmux pane of ``size``: (tmux command, session, status file,
-    screen(), wait_for(text))."""
-    session = "review"
-    # A tmux server of the test's own: another one's settings (its default size) must not apply.
-    tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
-    # COLUMNS/LINES from the test process would override the pane's real size; the exit status is
-    # written down, since a crash inside the app must not end with 0.
-    no_color = "NO_COLOR=1" if colour != "colour" else ""
-    status = tmp_path / "status"
-    command = (f"env -u COLUMNS -u LINES {no_color} {sys.executable} -m dataforge.cli tui {data}; "
-               f"echo $? > {status}; sleep 5")
-    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
-                   check=True)
-
-    def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
-
-    def wait_for(text: str) -> str:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            shown = screen()
-            if text in shown:
-                return shown
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} not on screen:\n{screen()}")
-
-    return tmux, session, status, screen, wait_for
+        app.quit_cleanly()
 
 
 def test_kill_right_after_a_bulk_decision_loses_nothing(tmp_path):
