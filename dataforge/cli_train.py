@@ -39,11 +39,8 @@ def add_parsers(sub) -> None:
 def train(args: argparse.Namespace) -> int:
     from dataforge.collect import Refused
 
-    if args.nproc > 1:
-        return _launch(args)
     if args.local_rank is not None:
         os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-
     try:
         from dataforge.trainer.config import load_config
 
@@ -52,6 +49,8 @@ def train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise DataforgeError(f"training needs packages that are not installed ({exc.name})",
                              hint="pip install 'dataforge-sft[train]'") from None
+    if args.nproc > 1:  # the config checked once, here, before any process starts
+        return _launch(args)
     try:
         run_training(config, sys.stderr)
     except Refused as exc:

@@ -151,6 +151,12 @@ def test_deepspeed_config_errors_are_plain(tmp_path, run_line):
         assert says in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_bad_config_is_refused_before_processes_start(tmp_path, run_line):
+    result = run_line(f"dataforge train {_config(tmp_path, 'bad', learning_rat=0.1)} --nproc 2")
+    assert result.exit_code == 2
+    assert "did you mean learning_rate?" in result.stderr and "torch.distributed.run" not in result.stderr
+
+
 def test_a_users_zero3_config_is_made_to_save_weights(tmp_path):
     from dataforge.trainer.distributed import deepspeed_config
 
