@@ -3,6 +3,7 @@ the process killed mid-review, and every decision made before the kill still the
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -76,13 +77,18 @@ def test_kill_mid_review_and_reopen(tmp_path):
     store.close()
 
 
+_SOCKETS = itertools.count()
+
+
 class TmuxApp:
     """The app on a dataset in a tmux pane of a given size, on a tmux server of its own (another
     server's settings, its default size, must not apply)."""
 
     def __init__(self, tmp_path, data, colour: str, size: tuple[int, int]):
         self.session = "review"
-        self.tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}", "-f", os.devnull]
+        # a socket of its own per app: the previous test's server may still be shutting down on its
+        # socket, and a new session there fails
+        self.tmux = ["tmux", "-L", f"dataforge-test-{os.getpid()}-{next(_SOCKETS)}", "-f", os.devnull]
         # COLUMNS/LINES from the test process would override the pane's real size; the exit
         # status is written down, since a crash inside the app must not end with 0.
         no_color = "NO_COLOR=1" if colour != "colour" else ""
