@@ -55,7 +55,6 @@ _NEIGHBOURS = 4
 
 _CJK = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
 _SEPARATOR, _WORD, _CHARACTER = 0, 1, 2  # what a code point is to the tokenizer
-_MASK = (1 << 64) - 1
 _P = 0x100000001B3  # odd: invertible modulo 2^64, which the prefix-sum token hash needs
 _P_INVERSE = pow(_P, -1, 1 << 64)
 _PAIR = 0x9E3779B97F4A7C15  # combines a bigram's two token hashes

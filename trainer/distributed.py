@@ -51,19 +51,6 @@ def zero_stage(config: dict | None) -> int | None:
     return None if config is None else int((config.get("zero_optimization") or {}).get("stage", 0))
 
 
-def offloads(config: dict | None) -> bool:
-    zero = (config or {}).get("zero_optimization") or {}
-    return any((zero.get(k) or {}).get("device") in ("cpu", "nvme") for k in ("offload_optimizer", "offload_param"))
-
-
-def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def single_process_env() -> None:
     """What ``deepspeed.initialize`` needs to find in one process started without a launcher
     (otherwise it looks for MPI): this process is rank 0 of 1, on a free local port."""

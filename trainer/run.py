@@ -105,7 +105,6 @@ def memory_estimate(total: int, trained: int, config: TrainConfig, hidden: int, 
 def _deepspeed_estimate(stage: int, total: int, largest_layer: int, processes: int, offload: bool) -> int:
     """DeepSpeed's estimate of model states on each device (mixed-precision Adam, 1.5x buffers)."""
     import contextlib
-    import io
 
     with contextlib.redirect_stdout(io.StringIO()):  # its estimators print tables too
         if stage == 2:

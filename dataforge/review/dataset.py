@@ -122,9 +122,9 @@ class Dataset:
         if self._texts is not None:
             return [i for i, text in enumerate(self._texts) if needle in text]
         offsets, n = self._offsets, len(self._offsets) - 1
+        if not needle or n <= 0:
+            return list(range(max(n, 0)))
         out: list[int] = []
-        if n <= 0 or not needle:
-            return list(range(n)) if not needle else out
         pos, end = offsets[0], offsets[n]
         while True:
             hit = self._map.find(needle, pos, end)
