@@ -135,10 +135,6 @@ class DataforgeApp(App):
     def review(self) -> ReviewPane:
         return self.query_one(ReviewPane)
 
-    @property
-    def filter(self):
-        return self.review.filter
-
     # Between the panes --------------------------------------------------------------------------
 
     @on(ReviewPane.Shown)
