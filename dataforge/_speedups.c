@@ -50,6 +50,18 @@
  *     boolean loss flag; a role found in `roles` (the format's name -> canonical role) and
  *     string content. The twin is dataforge.formats.base._plain_columns_py.
  *
+ * text_features(texts, classes) -> (features, offsets)
+ *     dedup's features of each text (dataforge.dedup.text_features, whose numpy code is the
+ *     twin): the text lower-cased, split into words (runs of code points whose class in the
+ *     65,536-byte `classes` table is 1, str.isalnum beyond it) and CJK characters (class 2),
+ *     each word hashed as the polynomial sum(code point * P^k) + length then mixed, and each
+ *     pair of consecutive words mixed into one feature (a one-word text: its word). Returned as
+ *     the bytes of a uint64 array and of its n + 1 row offsets.
+ *
+ * low16_rows(rows, width) -> bytes
+ *     The low 16 bits of every int of `rows` (lists of `width` ints: MinHash signatures read
+ *     out of rensa), as the bytes of a uint16 array. The twin is numpy's fromiter.
+ *
  * chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation)
  *     -> (roles, contents, losses, paths, names, arguments, data) | None
  *     The columns of a ChatGLM3 conversation of clean text and `tool` messages (a tool message
@@ -677,6 +689,189 @@ error:
     return NULL;
 }
 
+/* ---- dedup: text features and signature read-out ---------------------------------------- */
+
+#define FEATURE_P 0x100000001B3ULL
+#define FEATURE_PAIR 0x9E3779B97F4A7C15ULL
+
+static inline unsigned long long
+splitmix(unsigned long long x)
+{
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+typedef struct {
+    unsigned long long *data;
+    size_t len, cap;
+} u64_buffer;
+
+static int
+u64_push(u64_buffer *b, unsigned long long value)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 1 << 16;
+        unsigned long long *grown = PyMem_Realloc(b->data, cap * sizeof(unsigned long long));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->data = grown, b->cap = cap;
+    }
+    b->data[b->len++] = value;
+    return 0;
+}
+
+/* The features of one lower-cased text: its word bigrams' hashes, or its one word's. Inlined
+   into text_row once per string kind, so that each loop reads its own width of code unit. */
+static inline __attribute__((always_inline)) int
+text_row_of(int kind, const void *data, Py_ssize_t n, int ascii, const unsigned char *classes,
+            u64_buffer *out)
+{
+    unsigned long long previous = 0, hash = 0, power = 1;
+    Py_ssize_t tokens = 0, length = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : '\n';
+        if (ascii && c >= 'A' && c <= 'Z')  /* an ASCII text is lower-cased here, not by str.lower */
+            c += 'a' - 'A';
+        int cls = c <= 0xFFFF ? classes[c] : (Py_UNICODE_ISALNUM(c) ? 1 : 0);
+        if (cls == 1) {  /* a word character: the token goes on */
+            hash += (unsigned long long)c * power;
+            power *= FEATURE_P;
+            length++;
+            continue;
+        }
+        /* the word before this code point ends here; a CJK character is a token of its own */
+        for (int part = 0; part < 2; part++) {
+            if (part == 1) {
+                if (cls != 2)
+                    break;
+                hash = c, length = 1;
+            }
+            if (length == 0)
+                continue;
+            unsigned long long token = splitmix(hash + (unsigned long long)length);
+            if (tokens > 0 && u64_push(out, splitmix(previous * FEATURE_PAIR + token)) < 0)
+                return -1;
+            previous = token, tokens++;
+            hash = 0, power = 1, length = 0;
+        }
+    }
+    if (tokens == 1 && u64_push(out, previous) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+text_row(PyObject *text, const unsigned char *classes, u64_buffer *out)
+{
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return text_row_of(PyUnicode_1BYTE_KIND, data, n, PyUnicode_IS_ASCII(text), classes, out);
+    case PyUnicode_2BYTE_KIND:
+        return text_row_of(PyUnicode_2BYTE_KIND, data, n, 0, classes, out);
+    default:
+        return text_row_of(PyUnicode_4BYTE_KIND, data, n, 0, classes, out);
+    }
+}
+
+static PyObject *
+text_features(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyBytes_CheckExact(args[1])
+            || PyBytes_GET_SIZE(args[1]) != 0x10000) {
+        PyErr_SetString(PyExc_TypeError, "text_features(texts: list[str], classes: bytes of 65536)");
+        return NULL;
+    }
+    PyObject *texts = args[0];
+    const unsigned char *classes = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    Py_ssize_t count = PyList_GET_SIZE(texts);
+    u64_buffer out = {NULL, 0, 0};
+    PyObject *offsets = PyBytes_FromStringAndSize(NULL, (count + 1) * (Py_ssize_t)sizeof(unsigned long long));
+    if (offsets == NULL)
+        return NULL;
+    unsigned long long *offset = (unsigned long long *)PyBytes_AS_STRING(offsets);
+    offset[0] = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_CheckExact(text)) {
+            PyErr_SetString(PyExc_TypeError, "text_features needs a list of str");
+            goto error;
+        }
+        int status;
+        if (PyUnicode_IS_ASCII(text))
+            status = text_row(text, classes, &out);
+        else {
+            PyObject *lowered = PyObject_CallMethod(text, "lower", NULL);
+            if (lowered == NULL)
+                goto error;
+            status = text_row(lowered, classes, &out);
+            Py_DECREF(lowered);
+        }
+        if (status < 0)
+            goto error;
+        offset[i + 1] = out.len;
+    }
+    PyObject *features = PyBytes_FromStringAndSize((const char *)out.data,
+                                                   (Py_ssize_t)(out.len * sizeof(unsigned long long)));
+    PyMem_Free(out.data);
+    if (features == NULL) {
+        Py_DECREF(offsets);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(2, features, offsets);
+    Py_DECREF(features);
+    Py_DECREF(offsets);
+    return result;
+error:
+    PyMem_Free(out.data);
+    Py_DECREF(offsets);
+    return NULL;
+}
+
+static PyObject *
+low16_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "low16_rows(rows: list[list[int]], width)");
+        return NULL;
+    }
+    PyObject *rows = args[0];
+    Py_ssize_t width = PyLong_AsSsize_t(args[1]);
+    if (width == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, count * width * 2);
+    if (out == NULL)
+        return NULL;
+    unsigned short *values = (unsigned short *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        if (!PyList_CheckExact(row) || PyList_GET_SIZE(row) != width) {
+            PyErr_SetString(PyExc_ValueError, "low16_rows: every row must be a list of `width` ints");
+            goto error;
+        }
+        for (Py_ssize_t j = 0; j < width; j++) {
+            PyObject *item = PyList_GET_ITEM(row, j);
+            if (!PyLong_CheckExact(item)) {
+                PyErr_SetString(PyExc_ValueError, "low16_rows: every row must be a list of `width` ints");
+                goto error;
+            }
+            unsigned long value = PyLong_AsUnsignedLongMask(item);
+            if (value == (unsigned long)-1 && PyErr_Occurred())
+                goto error;
+            *values++ = (unsigned short)(value & 0xFFFF);
+        }
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"parse_record", (PyCFunction)(void (*)(void))parse_record, METH_FASTCALL,
      "parse_record(loads, loads_error, strict, max_depth, text) -> value; see dataforge/jsonio/parse.py."},
@@ -692,6 +887,10 @@ static PyMethodDef methods[] = {
      "jsonl_records(data, index, line, record_type, unparsed) -> (records, newlines)."},
     {"path_offset", (PyCFunction)(void (*)(void))path_offset, METH_FASTCALL,
      "path_offset(text, steps) -> byte offset of the deepest existing step, or -1 for Python to decide."},
+    {"text_features", (PyCFunction)(void (*)(void))text_features, METH_FASTCALL,
+     "text_features(texts, classes) -> (features, offsets) as bytes of uint64; see dataforge/dedup.py."},
+    {"low16_rows", (PyCFunction)(void (*)(void))low16_rows, METH_FASTCALL,
+     "low16_rows(rows, width) -> bytes of uint16: the low 16 bits of each value of each row."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -7,8 +7,8 @@ sample. Near repeats are found with MinHash and banded LSH:
 - A sample's features are word bigrams of its normalised text: lower case, punctuation and
   whitespace runs dropped, and each CJK character counted as a word (Chinese and Japanese have
   no spaces between words). Bigrams keep some word order, so a reordered sentence is less alike
-  than an edited one. They are found and hashed for a whole batch at once in numpy
-  (``text_features``).
+  than an edited one. They are found and hashed by the compiled speedups, a text at a time, or
+  for a whole batch at once in numpy without them (``text_features``: the same hashes).
 - Signatures come from rensa (64 permutations), a Rust MinHash library, from the hashed
   features: on this project's machines it signs records about 50 times faster than datasketch's
   MinHash (see bench/dedup_bench.py).
@@ -17,7 +17,7 @@ sample. Near repeats are found with MinHash and banded LSH:
   estimated similarity by less than a thousandth.
 - Banding: 16 bands of 4 values; samples agreeing on a whole band are candidates (pairs at
   similarity 0.8 become candidates with odds above 0.999, at 0.5 about 0.64, at 0.3 about 0.12).
-  Bands are grouped with a sort of one band column at a time in numpy, not with rensa's own LSH
+  Bands are grouped with one numpy sort per band (``_buckets``), not with rensa's own LSH
   index, which keeps about 140 bytes per sample and band (2.2 GB for a million samples with 16
   bands, measured).
 - A candidate pair is a repeat when its estimated Jaccard similarity (the share of the 64 values
@@ -31,18 +31,23 @@ order), so the first occurrence always stays and a chain of small edits is not r
 from __future__ import annotations
 
 import itertools
-import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import orjson
 import xxhash
 
 from dataforge.errors import DataforgeError
 from dataforge.lint.content import content_key
 from dataforge.model import Sample
+from dataforge.speedups import compiled
 
 NUM_PERM = 64
 BANDS = 16
@@ -109,19 +114,21 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 _POWERS: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.uint64), np.zeros(0, np.uint64))
 
 
-def text_features(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _text_features_py(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(features, row offsets): the hashed word bigrams of each normalised text, one row per text
     (features[offsets[i]:offsets[i + 1]]), a one-word text's word alone, an empty text no row
     content. Words: runs of letters and digits of the lower-cased text, and each CJK character.
 
-    The whole batch is tokenized and hashed in numpy, over the texts' code points: a token's
-    hash is a polynomial over its code points, read off prefix sums (so every token of the batch
-    is hashed at once), then mixed; a bigram's hash mixes its two tokens'. This replaced a Python
-    loop that built bigram strings for rensa to hash, which was most of dedup's time."""
+    A token's hash is a polynomial over its code points (sum of point * P^k, plus its length),
+    then mixed; a bigram's hash mixes its two tokens'. Here the whole batch is tokenized and
+    hashed in numpy, the polynomials read off prefix sums so that every token is hashed at once.
+    The compiled twin (text_features in _speedups.c) walks each text once instead, about ten
+    times faster."""
     lowered = [t.lower() for t in texts]
     lengths = np.fromiter(map(len, lowered), np.int64, len(lowered))
     ends = np.cumsum(lengths + 1) - 1  # each text ends at its separator ("\n" below)
-    points = np.frombuffer("\n".join(lowered).encode("utf-32-le"), np.uint32).astype(np.int64)
+    # surrogatepass: a lone surrogate is one more separator, as in the compiled twin
+    points = np.frombuffer("\n".join(lowered).encode("utf-32-le", "surrogatepass"), np.uint32).astype(np.int64)
     n = len(points)
     classes = _classes()[np.minimum(points, 0xFFFF)]
     beyond = np.flatnonzero(points > 0xFFFF)  # outside the BMP (rare): classified one by one
@@ -149,9 +156,45 @@ def text_features(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return features[order], offsets
 
 
+def _text_features_c(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    features, offsets = compiled.text_features(list(texts), _classes().tobytes())
+    return np.frombuffer(features, np.uint64), np.frombuffer(offsets, np.uint64)
+
+
+#: (features, row offsets) of a batch of texts: compiled when built, else the numpy twin.
+text_features = _text_features_c if compiled is not None else _text_features_py
+
+
+def _low16_py(rows: list[list[int]], width: int) -> np.ndarray:
+    values = np.fromiter(itertools.chain.from_iterable(rows), np.uint64, len(rows) * width)
+    return (values & np.uint64(0xFFFF)).astype(np.uint16)
+
+
+def _low16_c(rows: list[list[int]], width: int) -> np.ndarray:
+    return np.frombuffer(compiled.low16_rows(rows, width), np.uint16)
+
+
+#: the low 16 bits of signatures read out of rensa (lists only: the library has no buffer export)
+low16 = _low16_c if compiled is not None else _low16_py
+
+
 def sign(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(signatures, empty): the low 16 bits of each MinHash value of each text's features (rensa
     signs the hashed features, 64 permutations), and which texts had no word (never a repeat)."""
+    parts = [_sign_part(texts[start:start + _SIGN_ROWS]) for start in range(0, len(texts), _SIGN_ROWS)]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.zeros((0, NUM_PERM), np.uint16), np.zeros(0, bool)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+# rensa's signatures come out as Python lists of ints; read out a thousand rows at a time they
+# stay in the CPU's cache, and the read-out takes half the time it takes for 8,000 (measured)
+_SIGN_ROWS = 1024
+
+
+def _sign_part(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     import rensa
 
     features, offsets = text_features(texts)
@@ -160,10 +203,7 @@ def sign(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         features = np.insert(features, offsets[:-1][empty].astype(np.int64), np.uint64(0))
         offsets = offsets + np.concatenate(([0], np.cumsum(empty))).astype(np.uint64)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(features, offsets, NUM_PERM, SEED)
-    # rensa gives lists only (no buffer); chained into fromiter is the quickest read-out measured
-    values = np.fromiter(itertools.chain.from_iterable(matrix.to_rows()), np.uint64,
-                         len(texts) * NUM_PERM).reshape(len(texts), NUM_PERM)
-    return (values & np.uint64(0xFFFF)).astype(np.uint16), empty
+    return low16(matrix.to_rows(), NUM_PERM).reshape(len(texts), NUM_PERM), empty
 
 
 def digest(sample: Sample) -> int:
@@ -226,37 +266,34 @@ class Signatures:
         among = among[~empty[among]]
         if len(among) < 2:
             return []
+        # A band's 4 16-bit values are 8 bytes side by side: one uint64 each, read in place.
+        bands = np.ascontiguousarray(signatures).view(np.uint64)
         later_parts, earlier_parts = [], []
-        # Random odd multipliers fold a band's 8 16-bit values into one 64-bit key.
-        multipliers = np.random.default_rng(SEED).integers(1, 2**63, size=ROWS, dtype=np.uint64) | np.uint64(1)
-        for band in range(BANDS):
-            values = signatures[among, band * ROWS:(band + 1) * ROWS].astype(np.uint64)
-            keys = (values * multipliers).sum(axis=1, dtype=np.uint64)
-            order = np.argsort(keys, kind="stable")  # stable: members of a bucket stay in index order
-            sorted_keys = keys[order]
-            same = sorted_keys[1:] == sorted_keys[:-1]
-            if not same.any():
-                continue
-            # position of each sample's bucket start in the sorted order
-            starts = np.flatnonzero(np.concatenate(([True], ~same)))
-            bucket_start = starts[np.searchsorted(starts, np.arange(len(order)), side="right") - 1]
-            for back in range(1, _NEIGHBOURS + 1):
-                pos = np.arange(back, len(order))
-                ok = pos - back >= bucket_start[pos]
-                later_parts.append(among[order[pos[ok]]])
-                earlier_parts.append(among[order[pos[ok] - back]])
-            first_ok = np.arange(len(order)) - bucket_start > _NEIGHBOURS
-            later_parts.append(among[order[first_ok]])
-            earlier_parts.append(among[order[bucket_start[first_ok]]])
-        if not later_parts:
+        # numpy sorts without the GIL: two threads group two bands at a time
+        with ThreadPoolExecutor(2) as threads:
+            grouped = threads.map(lambda band: _buckets(bands[among, band]), range(BANDS))
+            for order, bucket_start, shared in grouped:
+                # each sample in a shared bucket, with its few nearest predecessors there and the
+                # bucket's first member
+                for back in range(1, _NEIGHBOURS + 1):
+                    ok = shared[shared - back >= bucket_start]
+                    later_parts.append(among[order[ok]])
+                    earlier_parts.append(among[order[ok - back]])
+                far = shared - bucket_start > _NEIGHBOURS
+                later_parts.append(among[order[shared[far]]])
+                earlier_parts.append(among[order[bucket_start[far]]])
+        later, earlier = np.concatenate(later_parts), np.concatenate(earlier_parts)
+        if not len(later):
             return []
-        pairs = np.unique(np.stack([np.concatenate(later_parts), np.concatenate(earlier_parts)], axis=1), axis=0)
+        total = np.int64(len(signatures))
+        pairs = np.unique(later.astype(np.int64) * total + earlier)  # each pair once, in index order
+        later, earlier = pairs // total, pairs % total
         found = []
         for chunk in range(0, len(pairs), 200_000):
-            part = pairs[chunk:chunk + 200_000]
-            similarity = (signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1)
+            a, b = later[chunk:chunk + 200_000], earlier[chunk:chunk + 200_000]
+            similarity = (signatures[a] == signatures[b]).mean(axis=1)
             keep = similarity >= threshold
-            found.extend(zip(part[keep, 0].tolist(), part[keep, 1].tolist(), similarity[keep].tolist()))
+            found.extend(zip(a[keep].tolist(), b[keep].tolist(), similarity[keep].tolist()))
         return found
 
     def repeats(self, threshold: float = THRESHOLD, near: bool = True) -> list[Repeat]:
@@ -299,6 +336,28 @@ class Signatures:
         return np.array([root(i) for i in range(len(parent))], dtype=np.int64)
 
 
+def _buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples grouped by equal ``keys``: (order, the bucket start of each of ``shared``,
+    ``shared``): ``order`` lists the positions of ``keys`` bucket by bucket, each bucket in
+    position order, and ``shared`` holds the places in ``order`` that have a predecessor in
+    their bucket.
+
+    One plain sort of uint64 values, not an argsort: the key, hashed down to the bits a
+    position leaves free, sits above the position. That sorts by key, then by position, at
+    about half a stable argsort's time. Two keys that collide in the fewer bits only make an
+    extra candidate pair, which the similarity check then turns down."""
+    bits = max(1, (len(keys) - 1).bit_length())
+    with np.errstate(over="ignore"):
+        hashed = (keys * np.uint64(_PAIR)) >> np.uint64(bits) << np.uint64(bits)
+    packed = np.sort(hashed | np.arange(len(keys), dtype=np.uint64))
+    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+    key = packed >> np.uint64(bits)
+    shared = np.flatnonzero(key[1:] == key[:-1]) + 1
+    # a bucket starts where the key changes; the start of each shared place's bucket
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    return order, starts[np.searchsorted(starts, shared, side="right") - 1], shared
+
+
 def find_repeats(samples: Sequence[Sample], threshold: float = THRESHOLD, near: bool = True) -> list[Repeat]:
     """The repeats among ``samples`` (indexes into it), first occurrences kept."""
     signatures = Signatures()
@@ -333,6 +392,12 @@ class _Signed(NamedTuple):
     digests: np.ndarray
     signatures: np.ndarray
     empty: np.ndarray
+    first: int = 0  # the file's index of the run's first record
+    span: tuple[int, int] | None = None  # a worker's range: its bytes in the file
+    # when every line of that range is one record ending in a plain LF: each record's size with
+    # its LF, so that runs of kept records can be copied as they are
+    sizes: np.ndarray | None = None
+    saved: str | None = None  # where a worker left the arrays (see _sign_range)
 
 
 def _sign_records(records: list, choice) -> _Signed:
@@ -353,9 +418,30 @@ def _sign_records(records: list, choice) -> _Signed:
                    np.array(digests, np.uint64), signatures, empty)
 
 
-def _sign_range(job: tuple[str, int, int, str | None]) -> _Signed:
+_ARRAYS = ("indexes", "lines", "digests", "signatures", "empty", "sizes")
+
+
+def _sign_range(job: tuple[str, int, int, str | None, str]) -> _Signed:
     """Sign the JSON Lines in bytes [start, end) of a file (a worker's share), numbered from
-    line 1 and record 0 of the range."""
+    line 1 and record 0 of the range. Its arrays are saved in the folder ``job[4]``, named in
+    ``saved``: a pipe moves a megabyte in 64 KB pieces, each a system call and a wake-up (3 ms of
+    the main process's time a megabyte, measured here), a file in one write."""
+    signed = _sign_range_here(job[:4])
+    saved = os.path.join(job[4], f"{job[1]}.npz")
+    np.savez(saved, **{name: getattr(signed, name) for name in _ARRAYS if getattr(signed, name) is not None})
+    return signed._replace(saved=saved, **dict.fromkeys(_ARRAYS))
+
+
+def _restored(signed: _Signed) -> _Signed:
+    """A range signed by a worker, with its arrays read back (and their file removed)."""
+    path = signed.saved
+    with np.load(path) as arrays:
+        signed = signed._replace(saved=None, **{name: arrays[name] for name in arrays.files})
+    os.unlink(path)
+    return signed
+
+
+def _sign_range_here(job: tuple[str, int, int, str | None]) -> _Signed:
     from dataforge.formats import get_format
     from dataforge.formats.choice import FormatChoice
     from dataforge.jsonio.stream import jsonl_records
@@ -369,12 +455,17 @@ def _sign_range(job: tuple[str, int, int, str | None]) -> _Signed:
     records, newlines = jsonl_records(data)
     choice = FormatChoice(get_format(fmt_name) if fmt_name else None)
     with relaxed_gc():
-        return _sign_records(records, choice)._replace(newlines=newlines)
+        signed = _sign_records(records, choice)._replace(newlines=newlines, span=(start, end))
+    sizes = np.fromiter((len(rec.text) + 1 for rec in records), np.int64, len(records))
+    if int(sizes.sum()) == len(data):  # no blank line, no CR, no last line without its LF
+        signed = signed._replace(sizes=sizes)
+    return signed
 
 
-def _signed_file(path: Path, pool) -> Iterable[_Signed]:
+def _signed_file(path: Path, pool, scratch: str | None) -> Iterable[_Signed]:
     """The file's records signed: in worker processes a line-aligned range each (JSON Lines with a
-    pool), else here, a batch at a time. Record and line numbers are the file's."""
+    pool; the workers leave their arrays in the folder ``scratch``), else here, a batch at a
+    time. Record and line numbers are the file's."""
     from dataforge.convert import first_value, open_dataset
     from dataforge.formats.choice import FormatChoice
     from dataforge.jsonio.layout import is_json_lines, record_batches
@@ -398,9 +489,9 @@ def _signed_file(path: Path, pool) -> Iterable[_Signed]:
                                  hint="`dataforge lint` shows every problem in the file") from None
         name = choice.format.name if choice.format is not None else None
         line = record = 0
-        jobs = ((p, a, b, name) for p, a, b in line_ranges(f, str(path), start))
-        for signed in pool.imap(_sign_range, jobs):
-            yield signed._replace(indexes=signed.indexes + record, lines=signed.lines + line)
+        jobs = ((p, a, b, name, scratch) for p, a, b in line_ranges(f, str(path), start))
+        for signed in map(_restored, pool.imap(_sign_range, jobs)):
+            yield signed._replace(indexes=signed.indexes + record, lines=signed.lines + line, first=record)
             line += signed.newlines
             record += signed.records
 
@@ -411,7 +502,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     into the folder ``out`` under their own names. Kept records are copied byte for byte; the
     report (JSON Lines) names each removed record, the record it repeats and the similarity.
     ``jobs``: processes that sign JSON Lines (0: every core from 32 MB of them, as lint)."""
-    from dataforge.jsonio.layout import RecordWriter, is_json_lines, iter_records, open_records
+    from dataforge.jsonio.layout import RecordWriter, is_json_lines, open_records, record_batches
     from dataforge.jsonio.write import atomic_writer, check_output
     from dataforge.lint.engine import auto_jobs, dataset_files, relaxed_gc
 
@@ -426,50 +517,115 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     result = DedupResult()
     signatures = Signatures()
     where: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per signed run: file, record, line
+    ranges: list[list[_Signed]] = [[] for _ in files]  # the workers' ranges of each file, in order
     jobs = jobs or auto_jobs([f for f in files if is_json_lines(f)])
     pool = _pool(jobs) if jobs > 1 else None
+    scratch = tempfile.mkdtemp(prefix="dataforge-dedup-") if pool is not None else None
     try:
         with relaxed_gc():
             for number, path in enumerate(files):
-                for signed in _signed_file(path, pool):
+                for signed in _signed_file(path, pool, scratch):
                     result.records += signed.records
                     result.unreadable += signed.records - len(signed.indexes)
                     signatures.add_signed(signed.digests, signed.signatures, signed.empty)
                     where.append((np.full(len(signed.indexes), number, np.int32), signed.indexes, signed.lines))
+                    if signed.span is not None:
+                        ranges[number].append(signed._replace(indexes=None, lines=None, digests=None,
+                                                              signatures=None, empty=None))
     finally:
         if pool is not None:
             pool.terminate()
+            shutil.rmtree(scratch, ignore_errors=True)
     if where:
         file_of, record_of, line_of = (np.concatenate(parts) for parts in zip(*where))
     else:
         file_of = record_of = line_of = np.zeros(0, np.int64)
 
-    def place(i: int) -> Place:
-        return Place(str(files[file_of[i]]), int(record_of[i]), int(line_of[i]))
+    repeats = signatures.repeats(threshold, near)
+    names = [str(f) for f in files]
+
+    def places(rows: list[int]) -> list[Place]:
+        at = np.array(rows, np.int64)
+        return [Place(names[f], r, line) for f, r, line in zip(file_of[at].tolist(), record_of[at].tolist(),
+                                                                line_of[at].tolist())]
 
     removed: dict[str, set[int]] = {}
-    for repeat in signatures.repeats(threshold, near):
-        gone, first = place(repeat.index), place(repeat.of)
+    gone_places, first_places = places([r.index for r in repeats]), places([r.of for r in repeats])
+    for repeat, gone, first in zip(repeats, gone_places, first_places):
         removed.setdefault(gone.file, set()).add(gone.record)
         result.repeats.append((repeat, gone, first))
-    for path, target in zip(files, targets):
+    for path, target, spans in zip(files, targets, ranges):
         drop = removed.get(str(path), set())
         target.parent.mkdir(parents=True, exist_ok=True)
         f, _, _ = open_records(path)
         with f, atomic_writer(target) as w:
             writer = RecordWriter(w, target.suffix.lower() in (".jsonl", ".ndjson"))
-            for rec in iter_records(path, f):
-                if rec.index not in drop:
-                    writer.write_text(rec.text)
-                    result.kept += 1
+            if writer.lines and spans:
+                result.kept += _write_ranges(f, writer, spans, drop)
+            else:
+                for batch in record_batches(path, f, 4096):
+                    kept = [rec.text for rec in batch if rec.index not in drop]
+                    writer.write_texts(kept)
+                    result.kept += len(kept)
             writer.close()
         result.outputs.append(target)
     with atomic_writer(report) as w:
-        for repeat, gone, first in result.repeats:
-            w.write(json.dumps({"removed": gone._asdict(), "repeats": first._asdict(), "kind": repeat.kind,
-                                "similarity": repeat.similarity}, ensure_ascii=False).encode() + b"\n")
+        w.writelines(orjson.dumps({"removed": gone._asdict(), "repeats": first._asdict(), "kind": repeat.kind,
+                                   "similarity": repeat.similarity}, option=orjson.OPT_APPEND_NEWLINE)
+                     for repeat, gone, first in result.repeats)
     result.report = report
     return result
+
+
+def _write_ranges(f, writer, ranges: list[_Signed], drop: set[int]) -> int:
+    """Write the records of the workers' ranges of the open JSON Lines file ``f`` but ``drop``, as
+    ``RecordWriter.write_text`` would; the number written. A range of plain lines goes over as
+    runs of bytes between the dropped records; any other is read into records again."""
+    from dataforge.jsonio.stream import jsonl_records
+
+    dropped = np.array(sorted(drop), np.int64)
+    written = 0
+    for signed in ranges:
+        start, end = signed.span
+        low, high = np.searchsorted(dropped, [signed.first, signed.first + signed.records])
+        written += signed.records - int(high - low)
+        if signed.sizes is None:
+            records, _ = jsonl_records(os.pread(f.fileno(), end - start, start), signed.first)
+            writer.write_texts([rec.text for rec in records if rec.index not in drop])
+            continue
+        offsets = start + np.concatenate(([0], np.cumsum(signed.sizes)))
+        at = start
+        for k in (dropped[low:high] - signed.first).tolist():
+            _copy(f.fileno(), writer, at, int(offsets[k]) - at)
+            at = int(offsets[k + 1])
+        _copy(f.fileno(), writer, at, end - at)
+        writer.count += len(signed.sizes) - int(high - low)
+    return written
+
+
+def _copy(source: int, writer, offset: int, length: int) -> None:
+    """``length`` bytes of the file ``source`` from ``offset`` onto the end of ``writer``'s file:
+    by copy_file_range where the system has it (the kernel copies, nothing passes through
+    Python), else read and written."""
+    out = writer.f
+    if length <= 0:
+        return
+    out.flush()
+    while length > 0:
+        try:
+            done = os.copy_file_range(source, out.fileno(), length, offset)
+        except (AttributeError, OSError):  # not on this system or between these file systems
+            done = 0
+        if done == 0:
+            break
+        offset, length = offset + done, length - done
+    while length > 0:
+        piece = os.pread(source, min(length, 1 << 24), offset)
+        if not piece:
+            raise DataforgeError(f"{getattr(out, 'name', 'output')}: the input file shrank while it was copied")
+        out.write(piece)
+        offset, length = offset + len(piece), length - len(piece)
+    out.seek(0, os.SEEK_END)  # the buffered writer's position after the kernel's copy
 
 
 def _pool(jobs: int):
