@@ -427,8 +427,9 @@ def _sign_range(job: tuple[str, int, int, str | None, str]) -> _Signed:
     ``saved``: a pipe moves a megabyte in 64 KB pieces, each a system call and a wake-up (3 ms of
     the main process's time a megabyte, measured here), a file in one write."""
     signed = _sign_range_here(job[:4])
-    saved = os.path.join(job[4], f"{job[1]}.npz")
-    np.savez(saved, **{name: getattr(signed, name) for name in _ARRAYS if getattr(signed, name) is not None})
+    handle, saved = tempfile.mkstemp(suffix=".npz", dir=job[4])
+    with os.fdopen(handle, "wb") as out:
+        np.savez(out, **{name: getattr(signed, name) for name in _ARRAYS if getattr(signed, name) is not None})
     return signed._replace(saved=saved, **dict.fromkeys(_ARRAYS))
 
 
