@@ -157,9 +157,14 @@ def _text_features_py(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _text_features_c(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    features, offsets = compiled.text_features(list(texts), _classes().tobytes())
+    global _CLASS_BYTES
+    if _CLASS_BYTES is None:  # made once: this runs for every thousand texts
+        _CLASS_BYTES = _classes().tobytes()
+    features, offsets = compiled.text_features(list(texts), _CLASS_BYTES)
     return np.frombuffer(features, np.uint64), np.frombuffer(offsets, np.uint64)
 
+
+_CLASS_BYTES: bytes | None = None
 
 #: (features, row offsets) of a batch of texts: compiled when built, else the numpy twin.
 text_features = _text_features_c if compiled is not None else _text_features_py
@@ -412,8 +417,7 @@ def _sign_records(records: list, choice) -> _Signed:
         lines.append(rec.line)
         digests.append(digest(sample))
         texts.append(sample_text(sample))
-    signatures, empty = sign(texts) if texts else (np.zeros((0, NUM_PERM), np.uint16),
-                                                                   np.zeros(0, bool))
+    signatures, empty = sign(texts)
     return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64),
                    np.array(digests, np.uint64), signatures, empty)
 
