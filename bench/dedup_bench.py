@@ -137,7 +137,9 @@ def main() -> None:
     base = dedup = None
     for _ in range(args.rounds):  # interleaved, best of each: the machine's load moves both
         b = run(BASELINE, str(data))
-        d = run(DEDUP, str(data), str(folder / "out.jsonl"))
+        out = folder / "out.jsonl"
+        out.unlink(missing_ok=True)  # each run writes a new file, not over the last run's (freeing it is no part of dedup)
+        d = run(DEDUP, str(data), str(out))
         base = b if base is None or rate(b) > rate(base) else base
         dedup = d if dedup is None or rate(d) > rate(dedup) else dedup
     try:

@@ -228,8 +228,19 @@ class Signatures:
 
     def __init__(self) -> None:
         self._digests: list[np.ndarray] = []
-        self._signatures: list[np.ndarray] = []
         self._empty: list[np.ndarray] = []
+        # the signatures, in one buffer with room ahead: a million samples' 128 MB joined at the
+        # end would be a second copy, and fresh memory costs a page fault a page to touch
+        self._rows = np.zeros((0, NUM_PERM), np.uint16)
+        self._count = 0
+
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` samples in all: a guess is fine, since room never filled is never
+        touched and so takes no memory."""
+        if n > len(self._rows):
+            rows = np.empty((n, NUM_PERM), np.uint16)
+            rows[:self._count] = self._rows[:self._count]
+            self._rows = rows
 
     def add(self, samples: Sequence[Sample]) -> None:
         """Add a batch (a few thousand at a time keeps the temporary arrays small)."""
@@ -242,21 +253,24 @@ class Signatures:
         self.add_signed(np.array(digests, dtype=np.uint64), signatures, empty)
 
     def add_signed(self, digests: np.ndarray, signatures: np.ndarray, empty: np.ndarray) -> None:
+        end = self._count + len(digests)
+        if end > len(self._rows):
+            self.reserve(max(end, len(self._rows) * 3 // 2, 4096))
+        self._rows[self._count:end] = signatures
+        self._count = end
         self._digests.append(digests)
-        self._signatures.append(signatures)
         self._empty.append(empty)
 
     def __len__(self) -> int:
-        return sum(len(d) for d in self._digests)
+        return self._count
 
     def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(self._digests) > 1:  # keep one array of each, so a second call costs nothing
             self._digests = [np.concatenate(self._digests)]
-            self._signatures = [np.concatenate(self._signatures)]
             self._empty = [np.concatenate(self._empty)]
         if not self._digests:
             return np.zeros(0, np.uint64), np.zeros((0, NUM_PERM), np.uint16), np.zeros(0, bool)
-        return self._digests[0], self._signatures[0], self._empty[0]
+        return self._digests[0], self._rows[:self._count], self._empty[0]
 
     def exact_firsts(self) -> np.ndarray:
         """For each sample, the index of the first sample with the same canonical content."""
@@ -524,12 +538,17 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     where: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per signed run: file, record, line
     ranges: list[list[_Signed]] = [[] for _ in files]  # the workers' ranges of each file, in order
     jobs = jobs or auto_jobs([f for f in files if is_json_lines(f)])
+    total = sum(f.stat().st_size for f in files)
     pool = _pool(jobs) if jobs > 1 else None
     scratch = tempfile.mkdtemp(prefix="dataforge-dedup-") if pool is not None else None
     try:
         with relaxed_gc():
             for number, path in enumerate(files):
                 for signed in _signed_file(path, pool, scratch):
+                    if signed.span is not None and not len(signatures):
+                        # room for every file's samples, guessed from the first range's record size
+                        span = signed.span[1] - signed.span[0]
+                        signatures.reserve(len(signed.indexes) * total // max(span, 1) * 5 // 4 + 4096)
                     result.records += signed.records
                     result.unreadable += signed.records - len(signed.indexes)
                     signatures.add_signed(signed.digests, signed.signatures, signed.empty)
@@ -584,53 +603,84 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
 
 def _write_ranges(f, writer, ranges: list[_Signed], drop: set[int]) -> int:
     """Write the records of the workers' ranges of the open JSON Lines file ``f`` but ``drop``, as
-    ``RecordWriter.write_text`` would; the number written. A range of plain lines goes over as
-    runs of bytes between the dropped records; any other is read into records again."""
-    from dataforge.jsonio.stream import jsonl_records
+    ``RecordWriter.write_texts`` would; the number written.
 
+    Each range's place in the output is known before any is written (a plain range's kept bytes
+    are its size less its dropped records' sizes), so two threads write ranges side by side, each
+    at its own offset: a range of plain lines is read in one piece and its kept runs of lines
+    written with one vectored write; any other range is read into records again. Two threads
+    write a million records about twice as fast as one, and one read and vectored write a range
+    beats a copy_file_range call per run of kept records (measured)."""
     dropped = np.array(sorted(drop), np.int64)
+    writer.f.flush()
+    at = writer.f.tell()
+    placed: list[tuple[int, _Signed, list[tuple[int, int]] | None]] = []  # (output offset, range, kept runs)
     written = 0
     for signed in ranges:
         start, end = signed.span
         low, high = np.searchsorted(dropped, [signed.first, signed.first + signed.records])
-        written += signed.records - int(high - low)
+        gone = dropped[low:high] - signed.first
+        written += signed.records - len(gone)
         if signed.sizes is None:
-            records, _ = jsonl_records(os.pread(f.fileno(), end - start, start), signed.first)
-            writer.write_texts([rec.text for rec in records if rec.index not in drop])
+            placed.append((at, signed, None))
+            at += len(_kept_lines(f, signed, drop))  # read again when written: one range in memory at a time
             continue
-        offsets = start + np.concatenate(([0], np.cumsum(signed.sizes)))
-        at = start
-        for k in (dropped[low:high] - signed.first).tolist():
-            _copy(f.fileno(), writer, at, int(offsets[k]) - at)
-            at = int(offsets[k + 1])
-        _copy(f.fileno(), writer, at, end - at)
-        writer.count += len(signed.sizes) - int(high - low)
+        offsets = np.concatenate(([0], np.cumsum(signed.sizes)))
+        run_starts = np.concatenate(([0], offsets[gone + 1]))
+        run_ends = np.concatenate((offsets[gone], [end - start]))
+        keep = run_ends > run_starts
+        placed.append((at, signed, list(zip(run_starts[keep].tolist(), run_ends[keep].tolist()))))
+        at += (end - start) - int(signed.sizes[gone].sum())
+    source, out = f.fileno(), writer.f.fileno()
+
+    def place(job: tuple[int, _Signed, list[tuple[int, int]] | None]) -> None:
+        offset, signed, runs = job
+        if runs is None:
+            _write_at(out, [_kept_lines(f, signed, drop)], offset)
+            return
+        start, end = signed.span
+        data = memoryview(os.pread(source, end - start, start))
+        if len(data) != end - start:
+            raise DataforgeError(f"{f.name}: the file changed while dedup read it")
+        _write_at(out, [data[a:b] for a, b in runs], offset)
+
+    with ThreadPoolExecutor(2) as threads:
+        for _ in threads.map(place, placed):
+            pass
+    writer.f.seek(at)
+    writer.count += written
     return written
 
 
-def _copy(source: int, writer, offset: int, length: int) -> None:
-    """``length`` bytes of the file ``source`` from ``offset`` onto the end of ``writer``'s file:
-    by copy_file_range where the system has it (the kernel copies, nothing passes through
-    Python), else read and written."""
-    out = writer.f
-    if length <= 0:
-        return
-    out.flush()
-    while length > 0:
-        try:
-            done = os.copy_file_range(source, out.fileno(), length, offset)
-        except (AttributeError, OSError):  # not on this system or between these file systems
-            done = 0
-        if done == 0:
-            break
-        offset, length = offset + done, length - done
-    while length > 0:
-        piece = os.pread(source, min(length, 1 << 24), offset)
-        if not piece:
-            raise DataforgeError(f"{getattr(out, 'name', 'output')}: the input file shrank while it was copied")
-        out.write(piece)
-        offset, length = offset + len(piece), length - len(piece)
-    out.seek(0, os.SEEK_END)  # the buffered writer's position after the kernel's copy
+def _kept_lines(f, signed: _Signed, drop: set[int]) -> bytes:
+    """The kept records of a range that is not plain LF-ended lines, each ending in an LF."""
+    from dataforge.jsonio.stream import jsonl_records
+
+    start, end = signed.span
+    records, _ = jsonl_records(os.pread(f.fileno(), end - start, start), signed.first)
+    texts = [rec.text for rec in records if rec.index not in drop]
+    return b"\n".join(texts) + b"\n" if texts else b""
+
+
+_IOV_MAX = 1024  # pieces one vectored write takes (POSIX's floor for IOV_MAX)
+
+
+def _write_at(fd: int, pieces: list, offset: int) -> None:
+    """Write ``pieces`` one after another at ``offset`` of the file ``fd``, however many calls it
+    takes (a write may stop short)."""
+    pieces = [p for p in pieces if len(p)]
+    i = 0
+    while i < len(pieces):
+        batch = pieces[i:i + _IOV_MAX]
+        done = os.pwritev(fd, batch, offset) if hasattr(os, "pwritev") else os.pwrite(fd, b"".join(batch), offset)
+        if done <= 0:
+            raise OSError(f"no byte written at offset {offset}")
+        offset += done
+        while i < len(pieces) and done >= len(pieces[i]):
+            done -= len(pieces[i])
+            i += 1
+        if done:
+            pieces[i] = memoryview(pieces[i])[done:]
 
 
 def _pool(jobs: int):
@@ -639,7 +689,14 @@ def _pool(jobs: int):
     first signature (seen)."""
     import multiprocessing
 
-    return multiprocessing.get_context("forkserver").Pool(jobs)
+    return multiprocessing.get_context("forkserver").Pool(jobs, initializer=_one_signing_thread)
+
+
+def _one_signing_thread() -> None:
+    """A worker's rensa signs on one thread: the workers already keep every core busy, and rensa's
+    own threads only compete with them (15% more processor time a signature, measured). Set
+    before the worker's first signature, when rensa starts its threads."""
+    os.environ["RAYON_NUM_THREADS"] = "1"
 
 
 def _targets(files: list[Path], out: Path) -> list[Path]:
