@@ -278,13 +278,14 @@ class Signatures:
         _, first, inverse = np.unique(digests, return_index=True, return_inverse=True)
         return first[inverse]
 
-    def near_pairs(self, threshold: float, among: np.ndarray) -> Iterable[tuple[int, int, float]]:
-        """(later, earlier, similarity) for candidate pairs among the indexes ``among`` (sorted)
-        whose estimated similarity reaches ``threshold``."""
+    def near_pairs(self, threshold: float, among: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(later, earlier, similarity) arrays of the candidate pairs among the indexes ``among``
+        (sorted) whose estimated similarity reaches ``threshold``, ordered by later, then earlier."""
         _, signatures, empty = self._joined()
         among = among[~empty[among]]
+        none = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
         if len(among) < 2:
-            return []
+            return none
         # A band's 4 16-bit values are 8 bytes side by side: one uint64 each, read in place.
         bands = np.ascontiguousarray(signatures).view(np.uint64)
         later_parts, earlier_parts = [], []
@@ -303,37 +304,27 @@ class Signatures:
                 earlier_parts.append(among[order[bucket_start[far]]])
         later, earlier = np.concatenate(later_parts), np.concatenate(earlier_parts)
         if not len(later):
-            return []
+            return none
         total = np.int64(len(signatures))
         pairs = np.unique(later.astype(np.int64) * total + earlier)  # each pair once, in index order
         later, earlier = pairs // total, pairs % total
-        found = []
-        for chunk in range(0, len(pairs), 200_000):
+        similarity = np.empty(len(pairs))
+        for chunk in range(0, len(pairs), 200_000):  # a chunk's rows side by side: 51 MB
             a, b = later[chunk:chunk + 200_000], earlier[chunk:chunk + 200_000]
-            similarity = (signatures[a] == signatures[b]).mean(axis=1)
-            keep = similarity >= threshold
-            found.extend(zip(a[keep].tolist(), b[keep].tolist(), similarity[keep].tolist()))
-        return found
+            similarity[chunk:chunk + 200_000] = (signatures[a] == signatures[b]).mean(axis=1)
+        keep = similarity >= threshold
+        return later[keep], earlier[keep], similarity[keep]
 
     def repeats(self, threshold: float = THRESHOLD, near: bool = True) -> list[Repeat]:
         """Every sample that repeats an earlier kept one, in index order."""
         firsts = self.exact_firsts()
         indexes = np.arange(len(firsts))
-        out = {int(i): Repeat(int(i), int(f), "exact", 1.0) for i, f in zip(indexes[firsts != indexes],
-                                                                          firsts[firsts != indexes])}
+        exact = np.flatnonzero(firsts != indexes)
+        out = [Repeat(i, f, "exact", 1.0) for i, f in zip(exact.tolist(), firsts[exact].tolist())]
         if near:
-            unique = indexes[firsts == indexes]
-            by_later: dict[int, list[tuple[float, int]]] = {}
-            for later, earlier, similarity in self.near_pairs(threshold, unique):
-                by_later.setdefault(later, []).append((similarity, earlier))
-            removed: set[int] = set()
-            for later in sorted(by_later):
-                kept = [(s, e) for s, e in by_later[later] if e not in removed]
-                if kept:
-                    similarity, earlier = max(kept, key=lambda p: (p[0], -p[1]))
-                    removed.add(later)
-                    out[later] = Repeat(later, earlier, "near", round(similarity, 4))
-        return [out[i] for i in sorted(out)]
+            out += _near_repeats(*self.near_pairs(threshold, indexes[firsts == indexes]))
+            out.sort()
+        return out
 
     def clusters(self, threshold: float = THRESHOLD) -> np.ndarray:
         """A cluster id per sample: samples linked by any exact or near repeat (directly or through
@@ -348,11 +339,37 @@ class Signatures:
                 i = parent[i]
             return i
 
-        for later, earlier, _ in self.near_pairs(threshold, indexes[firsts == indexes]):
-            a, b = root(later), root(earlier)
+        later, earlier, _ = self.near_pairs(threshold, indexes[firsts == indexes])
+        for a, b in zip(later.tolist(), earlier.tolist()):
+            a, b = root(a), root(b)
             if a != b:
                 parent[max(a, b)] = min(a, b)
         return np.array([root(i) for i in range(len(parent))], dtype=np.int64)
+
+
+def _near_repeats(later: np.ndarray, earlier: np.ndarray, similarity: np.ndarray) -> list[Repeat]:
+    """The near repeats the pairs make, first occurrences kept: in index order, a sample is
+    removed when one of its pairs' earlier sample is still kept, and repeats the most similar
+    such one (the earliest, between equals).
+
+    Most samples are settled at once: when none of a sample's earlier partners is ever removed
+    (none is the later of a pair), its best pair stands. Only samples with a partner that may be
+    removed, near repeats of near repeats, are settled one by one in index order."""
+    if not len(later):
+        return []
+    order = np.lexsort((earlier, -similarity, later))  # each later's pairs, best first
+    later, earlier, similarity = later[order], earlier[order], similarity[order]
+    best = np.concatenate(([True], later[1:] != later[:-1]))
+    # the pairs of each later that has a partner which is itself the later of a pair
+    doubtful = np.isin(later, later[np.isin(earlier, later)])
+    out = [Repeat(i, e, "near", round(s, 4)) for i, e, s in
+           zip(later[best & ~doubtful].tolist(), earlier[best & ~doubtful].tolist(), similarity[best & ~doubtful].tolist())]
+    removed = set(later[best & ~doubtful].tolist())
+    for i, e, s in zip(later[doubtful].tolist(), earlier[doubtful].tolist(), similarity[doubtful].tolist()):
+        if i not in removed and e not in removed:  # its best pair whose earlier is still kept
+            removed.add(i)
+            out.append(Repeat(i, e, "near", round(s, 4)))
+    return out
 
 
 def _buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

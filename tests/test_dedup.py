@@ -115,6 +115,38 @@ def test_clusters_join_chains_of_repeats():
     assert clusters[0] == clusters[2] == clusters[3] != clusters[1]
 
 
+def _one_by_one(pairs: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Near repeats settled plainly: samples in index order, each removed when a pair's earlier
+    sample is still kept, repeating the most similar such one (the earliest between equals)."""
+    by_later: dict[int, list[tuple[float, int]]] = {}
+    for later, earlier, similarity in pairs:
+        by_later.setdefault(later, []).append((similarity, earlier))
+    removed, out = set(), []
+    for later in sorted(by_later):
+        kept = [(s, e) for s, e in by_later[later] if e not in removed]
+        if kept:
+            similarity, earlier = max(kept, key=lambda p: (p[0], -p[1]))
+            removed.add(later)
+            out.append((later, earlier, round(similarity, 4)))
+    return out
+
+
+def test_chains_of_near_repeats_are_settled_as_one_by_one_in_index_order():
+    import numpy as np
+
+    from dataforge.dedup import _near_repeats
+
+    rng = random.Random(5)
+    for _ in range(200):
+        n = rng.randint(2, 40)
+        pairs = sorted({(b, a) for a, b in (sorted(rng.sample(range(n), 2)) for _ in range(rng.randint(1, 60)))})
+        pairs = [(later, earlier, rng.choice([0.8, 0.84375, 0.9, 1.0])) for later, earlier in pairs]
+        later, earlier, similarity = (np.array(column) for column in zip(*pairs))
+        got = sorted(_near_repeats(later.astype(np.int64), earlier.astype(np.int64), similarity.astype(float)))
+        assert [(r.index, r.of, r.similarity) for r in got] == _one_by_one(pairs)
+        assert all(r.kind == "near" for r in got)
+
+
 # The features, restated plainly: a regex tokenizer, each token's polynomial hash over its code
 # points, bigrams of consecutive tokens, all in Python integers modulo 2^64.
 _M = (1 << 64) - 1
