@@ -362,9 +362,10 @@ def _near_repeats(later: np.ndarray, earlier: np.ndarray, similarity: np.ndarray
     best = np.concatenate(([True], later[1:] != later[:-1]))
     # the pairs of each later that has a partner which is itself the later of a pair
     doubtful = np.isin(later, later[np.isin(earlier, later)])
-    out = [Repeat(i, e, "near", round(s, 4)) for i, e, s in
-           zip(later[best & ~doubtful].tolist(), earlier[best & ~doubtful].tolist(), similarity[best & ~doubtful].tolist())]
-    removed = set(later[best & ~doubtful].tolist())
+    sure = best & ~doubtful
+    out = [Repeat(i, e, "near", round(s, 4))
+           for i, e, s in zip(later[sure].tolist(), earlier[sure].tolist(), similarity[sure].tolist())]
+    removed = set(later[sure].tolist())
     for i, e, s in zip(later[doubtful].tolist(), earlier[doubtful].tolist(), similarity[doubtful].tolist()):
         if i not in removed and e not in removed:  # its best pair whose earlier is still kept
             removed.add(i)
