@@ -73,10 +73,7 @@ from dataforge.dedup import dedup_files
 t0 = time.perf_counter()
 result = dedup_files([sys.argv[1]], sys.argv[2], force=True)
 spent = time.perf_counter() - t0
-kinds = {}
-for r, _, _ in result.repeats:
-    kinds[r.kind] = kinds.get(r.kind, 0) + 1
-print(json.dumps({"seconds": spent, "records": result.records, "removed": kinds,
+print(json.dumps({"seconds": spent, "records": result.records, "removed": result.repeats.kinds(),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

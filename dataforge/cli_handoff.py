@@ -173,13 +173,11 @@ def mix(args: argparse.Namespace) -> int:
 
 
 def dedup(args: argparse.Namespace) -> int:
-    from collections import Counter
-
     from dataforge.dedup import dedup_files
 
     result = dedup_files(args.paths, args.output, threshold=args.threshold, near=not args.exact_only,
                          report=args.report, force=args.force)
-    kinds = Counter(r.kind for r, _, _ in result.repeats)
+    kinds = result.repeats.kinds()
     for repeat, gone, first in result.repeats[:20]:
         print(f"  {gone.file}:{gone.line}: record {gone.record} repeats {first.file}:{first.line} "
               f"({repeat.kind}, similarity {repeat.similarity:.2f})", file=sys.stderr)

@@ -31,6 +31,7 @@ order), so the first occurrence always stays and a chain of small edits is not r
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import tempfile
@@ -409,12 +410,66 @@ class Place(NamedTuple):
     line: int
 
 
+class Removals(Sequence[tuple[Repeat, Place, Place]]):
+    """The removed records as (repeat, where the removed record was, where the record it repeats
+    is), in order, each made when asked for: a million records can hold tens of thousands of
+    repeats, and the command line shows twenty."""
+
+    def __init__(self, repeats: list[Repeat], names: list[str], file_of: np.ndarray, record_of: np.ndarray,
+                 line_of: np.ndarray):
+        self._repeats, self._names = repeats, names
+        self._file_of, self._record_of, self._line_of = file_of, record_of, line_of
+
+    def __len__(self) -> int:
+        return len(self._repeats)
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        repeat = self._repeats[item]
+        return repeat, self._place(repeat.index), self._place(repeat.of)
+
+    def _place(self, sample: int) -> Place:
+        return Place(self._names[self._file_of[sample]], int(self._record_of[sample]), int(self._line_of[sample]))
+
+    def kinds(self) -> dict[str, int]:
+        """How many exact and near repeats."""
+        counts = {"exact": 0, "near": 0}
+        for repeat in self._repeats:
+            counts[repeat.kind] += 1
+        return counts
+
+    def removed(self) -> dict[str, set[int]]:
+        """The removed records of each file."""
+        gone = np.array([r.index for r in self._repeats], np.int64)
+        files, records = self._file_of[gone], self._record_of[gone]
+        return {name: set(records[files == number].tolist()) for number, name in enumerate(self._names)}
+
+    def report_lines(self) -> list[str]:
+        """The report: a JSON object a line for each removed record (compact, as orjson writes)."""
+        quoted = [_quoted(name) for name in self._names]
+        at = np.array([(r.index, r.of) for r in self._repeats], np.int64).reshape(-1, 2)
+        files, records, lines = (self._file_of[at].tolist(), self._record_of[at].tolist(),
+                                 self._line_of[at].tolist())
+        return [f'{{"removed":{{"file":{quoted[gf]},"record":{gr},"line":{gl}}},'
+                f'"repeats":{{"file":{quoted[ff]},"record":{fr},"line":{fl}}},'
+                f'"kind":"{r.kind}","similarity":{r.similarity!r}}}\n'
+                for r, (gf, ff), (gr, fr), (gl, fl) in zip(self._repeats, files, records, lines)]
+
+
+def _quoted(name: str) -> str:
+    try:
+        return orjson.dumps(name).decode()
+    except orjson.JSONEncodeError:  # a file name that is not UTF-8: its odd bytes as escapes
+        return json.dumps(name)
+
+
 @dataclass
 class DedupResult:
     records: int = 0
     kept: int = 0
     unreadable: int = 0  # records that could not be read as samples: kept as they are, not judged
-    repeats: list[tuple[Repeat, Place, Place]] = field(default_factory=list)
+    repeats: Removals = field(default_factory=lambda: Removals([], [], *(np.zeros(0, np.int64),) * 3))
     outputs: list[Path] = field(default_factory=list)
     report: Path | None = None
 
@@ -583,19 +638,9 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     else:
         file_of = record_of = line_of = np.zeros(0, np.int64)
 
-    repeats = signatures.repeats(threshold, near)
-    names = [str(f) for f in files]
-
-    def places(rows: list[int]) -> list[Place]:
-        at = np.array(rows, np.int64)
-        return [Place(names[f], r, line) for f, r, line in zip(file_of[at].tolist(), record_of[at].tolist(),
-                                                                line_of[at].tolist())]
-
-    removed: dict[str, set[int]] = {}
-    gone_places, first_places = places([r.index for r in repeats]), places([r.of for r in repeats])
-    for repeat, gone, first in zip(repeats, gone_places, first_places):
-        removed.setdefault(gone.file, set()).add(gone.record)
-        result.repeats.append((repeat, gone, first))
+    result.repeats = Removals(signatures.repeats(threshold, near), [str(f) for f in files], file_of, record_of,
+                              line_of)
+    removed = result.repeats.removed()
     for path, target, spans in zip(files, targets, ranges):
         drop = removed.get(str(path), set())
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -612,9 +657,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
             writer.close()
         result.outputs.append(target)
     with atomic_writer(report) as w:
-        w.writelines(orjson.dumps({"removed": gone._asdict(), "repeats": first._asdict(), "kind": repeat.kind,
-                                   "similarity": repeat.similarity}, option=orjson.OPT_APPEND_NEWLINE)
-                     for repeat, gone, first in result.repeats)
+        w.write("".join(result.repeats.report_lines()).encode("utf-8", "surrogatepass"))
     result.report = report
     return result
 

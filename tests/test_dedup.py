@@ -87,6 +87,21 @@ def test_one_file_keeps_its_bytes_and_unreadable_records(tmp_path, run_line):
     assert "removed 0 exact and 0 near" in exact.stderr
 
 
+def test_the_report_is_json_whatever_the_files_are_named(tmp_path):
+    import os
+
+    from dataforge.dedup import Place, dedup_files
+
+    name = os.fsdecode(b'caf\xe9 "q".jsonl')  # a byte that is not UTF-8, and quotes
+    src = write_jsonl(tmp_path / name, [{"prompt": "p", "response": "r"}] * 3)
+    result = dedup_files([str(src)], tmp_path / "out.jsonl")
+    report = [json.loads(line) for line in (tmp_path / "out.jsonl.dedup-report.jsonl").read_bytes().splitlines()]
+    assert [(r["removed"], r["repeats"]["record"]) for r in report] == \
+        [({"file": str(src), "record": 1, "line": 2}, 0), ({"file": str(src), "record": 2, "line": 3}, 0)]
+    assert result.repeats[1][1:] == (Place(str(src), 2, 3), Place(str(src), 0, 1))
+    assert result.repeats[-1:] == [result.repeats[1]] and result.repeats.kinds() == {"exact": 2, "near": 0}
+
+
 def test_a_json_array_stays_an_array(tmp_path, run_line):
     src = tmp_path / "in.json"
     records = [{"prompt": "p", "response": "r"}, {"prompt": "p", "response": "r"}, {"prompt": "x", "response": "y"}]
