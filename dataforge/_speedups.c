@@ -62,6 +62,12 @@
  *     The low 16 bits of every int of `rows` (lists of `width` ints: MinHash signatures read
  *     out of rensa), as the bytes of a uint16 array. The twin is numpy's fromiter.
  *
+ * sort_by_high_bits(values, low_bits) -> bytes
+ *     The uint64 `values` (a buffer) sorted by their bits from `low_bits` up, equal ones kept in
+ *     their order: a least-significant-digit radix sort, 11 bits a pass, the GIL released. dedup
+ *     groups a band's values this way, position in the low bits and already in order, which is
+ *     numpy's sort of the whole values, its twin there (three to four times the time).
+ *
  * chatglm3_columns(roles, paths, tool_call, observation, observation_text, conversation)
  *     -> (roles, contents, losses, paths, names, arguments, data) | None
  *     The columns of a ChatGLM3 conversation of clean text and `tool` messages (a tool message
@@ -872,6 +878,85 @@ error:
     return NULL;
 }
 
+#define RADIX_BITS 11
+#define RADIX_SIZE (1 << RADIX_BITS)
+
+static PyObject *
+sort_by_high_bits(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "sort_by_high_bits(values: buffer of uint64, low_bits: int)");
+        return NULL;
+    }
+    long low = PyLong_AsLong(args[1]);
+    if (low == -1 && PyErr_Occurred())
+        return NULL;
+    if (low < 0 || low > 64) {
+        PyErr_SetString(PyExc_ValueError, "sort_by_high_bits: low_bits must be within 0..64");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len % 8 != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "sort_by_high_bits: the buffer must hold whole uint64 values");
+        return NULL;
+    }
+    size_t n = (size_t)view.len / 8;
+    int passes = (int)((64 - low + RADIX_BITS - 1) / RADIX_BITS);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, view.len);
+    unsigned long long *spare = PyMem_RawMalloc(n ? n * 8 : 1);
+    size_t *counts = PyMem_RawCalloc((size_t)(passes ? passes : 1) * RADIX_SIZE, sizeof(size_t));
+    if (out == NULL || spare == NULL || counts == NULL) {
+        Py_XDECREF(out);
+        PyMem_RawFree(spare);
+        PyMem_RawFree(counts);
+        PyBuffer_Release(&view);
+        return out == NULL ? NULL : PyErr_NoMemory();
+    }
+    unsigned long long *sorted = (unsigned long long *)PyBytes_AS_STRING(out);
+    const unsigned long long *values = (const unsigned long long *)view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++)  /* every pass's histogram in one read */
+        for (int p = 0; p < passes; p++)
+            counts[(size_t)p * RADIX_SIZE + ((values[i] >> (low + p * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
+    int needed[64 / RADIX_BITS + 1], kept = 0;
+    for (int p = 0; p < passes; p++) {  /* a digit that every value shares moves nothing */
+        size_t *count = counts + (size_t)p * RADIX_SIZE;
+        int full = 0;
+        for (int d = 0; d < RADIX_SIZE; d++)
+            full |= count[d] == n;
+        if (!full)
+            needed[kept++] = p;
+    }
+    const unsigned long long *from = values;
+    for (int k = 0; k < kept; k++) {
+        int p = needed[k];
+        /* the passes alternate between the two buffers so that the last one fills `sorted` */
+        unsigned long long *to = (kept - k) % 2 == 1 ? sorted : spare;
+        size_t *count = counts + (size_t)p * RADIX_SIZE, at = 0;
+        for (int d = 0; d < RADIX_SIZE; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        int shift = (int)low + p * RADIX_BITS;
+        for (size_t i = 0; i < n; i++) {
+            unsigned long long v = from[i];
+            to[count[(v >> shift) & (RADIX_SIZE - 1)]++] = v;
+        }
+        from = to;
+    }
+    if (kept == 0 && n)
+        memcpy(sorted, values, n * 8);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(spare);
+    PyMem_RawFree(counts);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"parse_record", (PyCFunction)(void (*)(void))parse_record, METH_FASTCALL,
      "parse_record(loads, loads_error, strict, max_depth, text) -> value; see dataforge/jsonio/parse.py."},
@@ -889,6 +974,8 @@ static PyMethodDef methods[] = {
      "path_offset(text, steps) -> byte offset of the deepest existing step, or -1 for Python to decide."},
     {"text_features", (PyCFunction)(void (*)(void))text_features, METH_FASTCALL,
      "text_features(texts, classes) -> (features, offsets) as bytes of uint64; see dataforge/dedup.py."},
+    {"sort_by_high_bits", (PyCFunction)(void (*)(void))sort_by_high_bits, METH_FASTCALL,
+     "sort_by_high_bits(values, low_bits) -> bytes of uint64 sorted stably by their bits from low_bits up."},
     {"low16_rows", (PyCFunction)(void (*)(void))low16_rows, METH_FASTCALL,
      "low16_rows(rows, width) -> bytes of uint16: the low 16 bits of each value of each row."},
     {NULL, NULL, 0, NULL},

@@ -260,3 +260,47 @@ def test_workers_ranges_are_written_as_one_process_writes_them(tmp_path, monkeyp
         assert [g for _, g, _ in one.repeats] == [g for _, g, _ in two.repeats]
         assert (tmp_path / f"one-{name}").read_bytes() == (tmp_path / f"two-{name}").read_bytes()
     assert not list(tmp_path.glob("*.npz"))
+
+
+def test_exact_repeats_hold_when_digests_meet_in_the_hashed_bits():
+    import numpy as np
+
+    from dataforge.dedup import _PAIR, NUM_PERM
+
+    inverse = pow(_PAIR, -1, 1 << 64)
+    rng = random.Random(3)
+    n = 3000
+    bits = (n - 1).bit_length()  # what the grouping keeps of a position; the digest's hash gets the rest
+    shared_high = [rng.getrandbits(64 - bits) for _ in range(40)]
+    digests: list[int] = []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.3 and digests:
+            digests.append(rng.choice(digests))  # an exact repeat
+        elif roll < 0.5:  # a digest whose hash shares its high bits with others': a bucket of mixed digests
+            digests.append(((rng.choice(shared_high) << bits | rng.getrandbits(bits)) * inverse) % (1 << 64))
+        else:
+            digests.append(rng.getrandbits(64))
+    signatures = Signatures()
+    signatures.add_signed(np.array(digests, np.uint64), np.zeros((n, NUM_PERM), np.uint16), np.zeros(n, bool))
+    first_seen: dict[int, int] = {}
+    assert signatures.exact_firsts().tolist() == [first_seen.setdefault(d, i) for i, d in enumerate(digests)]
+
+
+def test_the_compiled_radix_sort_equals_a_stable_sort_of_the_high_bits():
+    import numpy as np
+    import pytest
+
+    from dataforge.speedups import compiled
+
+    if compiled is None:
+        pytest.skip("the C speedups are not built here")
+    rng = np.random.default_rng(2)
+    for n in (0, 1, 2, 7, 5000):
+        for low in (0, 1, 11, 20, 53, 63, 64):
+            values = rng.integers(0, 2**64, n, dtype=np.uint64)
+            values[: n // 2] &= np.uint64(0xFFFF_0000_FFFF_FFFF)  # digits every value of a part shares
+            values[n // 3: n // 2] = values[0] if n else values[n // 3: n // 2]  # equal values
+            high = values >> np.uint64(low) if low < 64 else np.zeros(n, np.uint64)
+            got = np.frombuffer(compiled.sort_by_high_bits(values, low), np.uint64)
+            assert np.array_equal(got, values[np.argsort(high, kind="stable")]), (n, low)
