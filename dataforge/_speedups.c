@@ -53,7 +53,8 @@
  * text_features(texts, classes) -> (features, offsets)
  *     dedup's features of each text (dataforge.dedup.text_features, whose numpy code is the
  *     twin): the text lower-cased, split into words (runs of code points whose class in the
- *     65,536-byte `classes` table is 1, str.isalnum beyond it) and CJK characters (class 2),
+ *     65,536-byte `classes` table is 1, str.isalnum beyond it) and CJK characters (class 2;
+ *     flag 4 marks a code point that str.lower changes: only texts with one are copied lowered),
  *     each word hashed as the polynomial sum(code point * P^k) + length then mixed, and each
  *     pair of consecutive words mixed into one feature (a one-word text: its word). Returned as
  *     the bytes of a uint64 array and of its n + 1 row offsets.
@@ -714,55 +715,88 @@ typedef struct {
 } u64_buffer;
 
 static int
+u64_grow(u64_buffer *b)
+{
+    size_t cap = b->cap ? 2 * b->cap : 1 << 16;
+    unsigned long long *grown = PyMem_Realloc(b->data, cap * sizeof(unsigned long long));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = grown, b->cap = cap;
+    return 0;
+}
+
+static inline int
 u64_push(u64_buffer *b, unsigned long long value)
 {
-    if (b->len == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 1 << 16;
-        unsigned long long *grown = PyMem_Realloc(b->data, cap * sizeof(unsigned long long));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->data = grown, b->cap = cap;
-    }
+    if (__builtin_expect(b->len == b->cap, 0) && u64_grow(b) < 0)
+        return -1;
     b->data[b->len++] = value;
     return 0;
 }
 
-/* The features of one lower-cased text: its word bigrams' hashes, or its one word's. Inlined
-   into text_row once per string kind, so that each loop reads its own width of code unit. */
+/* One more token of a text: its hash, mixed, and with the token before it one bigram. */
 static inline __attribute__((always_inline)) int
-text_row_of(int kind, const void *data, Py_ssize_t n, int ascii, const unsigned char *classes,
+text_token(unsigned long long hash, unsigned long long *previous, Py_ssize_t *tokens, u64_buffer *out)
+{
+    unsigned long long token = splitmix(hash);
+    if (*tokens > 0 && u64_push(out, splitmix(*previous * FEATURE_PAIR + token)) < 0)
+        return -1;
+    *previous = token;
+    ++*tokens;
+    return 0;
+}
+
+/* The features of one text: its word bigrams' hashes, or its one word's. ASCII capitals are
+   lowered here; any other code point that lowering changes (flag 4 in `classes`, or beyond the
+   BMP) makes it return 1 before anything is kept, and the caller passes str.lower's text
+   instead with `lowered` set: most texts, CJK ones too, never need that copy. Inlined into
+   text_row once per string kind, so that each loop reads its own width of code unit. */
+static inline __attribute__((always_inline)) int
+text_row_of(int kind, int ascii, const void *data, Py_ssize_t n, int lowered, const unsigned char *classes,
             u64_buffer *out)
 {
     unsigned long long previous = 0, hash = 0, power = 1;
     Py_ssize_t tokens = 0, length = 0;
+    size_t start = out->len;
     for (Py_ssize_t i = 0; i <= n; i++) {
         Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : '\n';
-        if (ascii && c >= 'A' && c <= 'Z')  /* an ASCII text is lower-cased here, not by str.lower */
-            c += 'a' - 'A';
-        int cls = c <= 0xFFFF ? classes[c] : (Py_UNICODE_ISALNUM(c) ? 1 : 0);
+        int cls;
+        if (ascii || c < 0x80) {
+            if (c >= 'A' && c <= 'Z')
+                c += 'a' - 'A';
+            cls = classes[c];  /* no flag: the capitals, the only ASCII code points with one, are lowered */
+        }
+        else if (c <= 0xFFFF) {
+            cls = classes[c];
+            if (!lowered && (cls & 4)) {
+                out->len = start;
+                return 1;
+            }
+            cls &= 3;
+        }
+        else {
+            if (!lowered) {
+                out->len = start;
+                return 1;
+            }
+            cls = Py_UNICODE_ISALNUM(c) ? 1 : 0;
+        }
         if (cls == 1) {  /* a word character: the token goes on */
             hash += (unsigned long long)c * power;
             power *= FEATURE_P;
             length++;
             continue;
         }
-        /* the word before this code point ends here; a CJK character is a token of its own */
-        for (int part = 0; part < 2; part++) {
-            if (part == 1) {
-                if (cls != 2)
-                    break;
-                hash = c, length = 1;
-            }
-            if (length == 0)
-                continue;
-            unsigned long long token = splitmix(hash + (unsigned long long)length);
-            if (tokens > 0 && u64_push(out, splitmix(previous * FEATURE_PAIR + token)) < 0)
+        if (length > 0) {  /* the word before this code point ends here */
+            if (text_token(hash + (unsigned long long)length, &previous, &tokens, out) < 0)
                 return -1;
-            previous = token, tokens++;
             hash = 0, power = 1, length = 0;
         }
+        /* a CJK character is a token of its own: hash c * P^0, length 1 */
+        if (cls == 2 && text_token((unsigned long long)c + 1, &previous, &tokens, out) < 0)
+            return -1;
     }
     if (tokens == 1 && u64_push(out, previous) < 0)
         return -1;
@@ -770,17 +804,19 @@ text_row_of(int kind, const void *data, Py_ssize_t n, int ascii, const unsigned 
 }
 
 static int
-text_row(PyObject *text, const unsigned char *classes, u64_buffer *out)
+text_row(PyObject *text, int lowered, const unsigned char *classes, u64_buffer *out)
 {
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
-        return text_row_of(PyUnicode_1BYTE_KIND, data, n, PyUnicode_IS_ASCII(text), classes, out);
+        if (PyUnicode_IS_ASCII(text))  /* every code point below 0x80, known when compiled */
+            return text_row_of(PyUnicode_1BYTE_KIND, 1, data, n, 1, classes, out);
+        return text_row_of(PyUnicode_1BYTE_KIND, 0, data, n, lowered, classes, out);
     case PyUnicode_2BYTE_KIND:
-        return text_row_of(PyUnicode_2BYTE_KIND, data, n, 0, classes, out);
+        return text_row_of(PyUnicode_2BYTE_KIND, 0, data, n, lowered, classes, out);
     default:
-        return text_row_of(PyUnicode_4BYTE_KIND, data, n, 0, classes, out);
+        return text_row_of(PyUnicode_4BYTE_KIND, 0, data, n, lowered, classes, out);
     }
 }
 
@@ -807,14 +843,12 @@ text_features(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "text_features needs a list of str");
             goto error;
         }
-        int status;
-        if (PyUnicode_IS_ASCII(text))
-            status = text_row(text, classes, &out);
-        else {
+        int status = text_row(text, 0, classes, &out);
+        if (status == 1) {  /* a code point that lowering changes: the text as str.lower gives it */
             PyObject *lowered = PyObject_CallMethod(text, "lower", NULL);
             if (lowered == NULL)
                 goto error;
-            status = text_row(lowered, classes, &out);
+            status = text_row(lowered, 1, classes, &out);
             Py_DECREF(lowered);
         }
         if (status < 0)

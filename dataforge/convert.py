@@ -98,7 +98,7 @@ def read_record(choice: FormatChoice, rec: RawRecord) -> tuple[Sample | None, st
         return None, f"{d.code} {d.message}"
     problems: list = []
     fmt, sample = choice.read(value, problems)
-    unusable = [p for p in problems if p.code in _UNUSABLE]
+    unusable = [p for p in problems if p.code in _UNUSABLE] if problems else None
     if sample is None or unusable:
         return None, "; ".join(f"{p.code} {p.message}" for p in unusable or problems)
     return sample, fmt.name

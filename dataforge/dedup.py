@@ -68,6 +68,8 @@ _PAIR = 0x9E3779B97F4A7C15  # combines a bigram's two token hashes
 
 def sample_text(sample: Sample) -> str:
     """What near repeats are judged on: every message's text, tool calls and the pair's replies."""
+    if sample.arguments is None and sample.chosen is None and sample.rejected is None:
+        return "\n".join(sample.contents)  # the common sample: its messages' texts alone
     parts = list(sample.contents)
     if sample.arguments is not None:
         parts.extend(f"{n} {a}" for n, a in zip(sample.names or (), sample.arguments) if a is not None)
@@ -160,7 +162,9 @@ def _text_features_py(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _text_features_c(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     global _CLASS_BYTES
     if _CLASS_BYTES is None:  # made once: this runs for every thousand texts
-        _CLASS_BYTES = _classes().tobytes()
+        # flag 4: a code point that str.lower changes; a text without one is read as it is
+        changes = np.fromiter((chr(c).lower() != chr(c) for c in range(0x10000)), bool, 0x10000)
+        _CLASS_BYTES = (_classes() | (changes.astype(np.uint8) << 2)).tobytes()
     features, offsets = compiled.text_features(list(texts), _CLASS_BYTES)
     return np.frombuffer(features, np.uint64), np.frombuffer(offsets, np.uint64)
 
@@ -520,18 +524,18 @@ class _Signed(NamedTuple):
 def _sign_records(records: list, choice) -> _Signed:
     from dataforge.convert import read_record
 
-    indexes, lines, digests, texts = [], [], [], []
+    indexes, lines, samples = [], [], []
     for rec in records:
         sample, _ = read_record(choice, rec)
-        if sample is None:
-            continue
-        indexes.append(rec.index)
-        lines.append(rec.line)
-        digests.append(digest(sample))
-        texts.append(sample_text(sample))
-    signatures, empty = sign(texts)
-    return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64),
-                   np.array(digests, np.uint64), signatures, empty)
+        if sample is not None:
+            indexes.append(rec.index)
+            lines.append(rec.line)
+            samples.append(sample)
+    # digest() and sample_text() over the batch by map: no Python frame per record for the loop
+    digests = np.fromiter(map(xxhash.xxh3_64_intdigest, map(content_key, samples)), np.uint64, len(samples))
+    signatures, empty = sign(list(map(sample_text, samples)))
+    return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64), digests, signatures,
+                   empty)
 
 
 _ARRAYS = ("indexes", "lines", "digests", "signatures", "empty", "sizes")
