@@ -234,18 +234,21 @@ class Signatures:
     def __init__(self) -> None:
         self._digests: list[np.ndarray] = []
         self._empty: list[np.ndarray] = []
-        # the signatures, in one buffer with room ahead: a million samples' 128 MB joined at the
-        # end would be a second copy, and fresh memory costs a page fault a page to touch
-        self._rows = np.zeros((0, NUM_PERM), np.uint16)
+        # The signatures band by band: a band's 4 16-bit values side by side are one uint64, and
+        # each band's values for every sample lie together, as the banding reads them (16
+        # contiguous reads, not 16 strided passes over all signatures). One buffer with room
+        # ahead: a million samples' 128 MB joined at the end would be a second copy, and fresh
+        # memory costs a page fault a page to touch.
+        self._bands = np.zeros((BANDS, 0), np.uint64)
         self._count = 0
 
     def reserve(self, n: int) -> None:
         """Make room for ``n`` samples in all: a guess is fine, since room never filled is never
         touched and so takes no memory."""
-        if n > len(self._rows):
-            rows = np.empty((n, NUM_PERM), np.uint16)
-            rows[:self._count] = self._rows[:self._count]
-            self._rows = rows
+        if n > self._bands.shape[1]:
+            bands = np.empty((BANDS, n), np.uint64)
+            bands[:, :self._count] = self._bands[:, :self._count]
+            self._bands = bands
 
     def add(self, samples: Sequence[Sample]) -> None:
         """Add a batch (a few thousand at a time keeps the temporary arrays small)."""
@@ -258,10 +261,11 @@ class Signatures:
         self.add_signed(np.array(digests, dtype=np.uint64), signatures, empty)
 
     def add_signed(self, digests: np.ndarray, signatures: np.ndarray, empty: np.ndarray) -> None:
+        """Add samples' digests, signatures (one row of NUM_PERM uint16 each) and empty flags."""
         end = self._count + len(digests)
-        if end > len(self._rows):
-            self.reserve(max(end, len(self._rows) * 3 // 2, 4096))
-        self._rows[self._count:end] = signatures
+        if end > self._bands.shape[1]:
+            self.reserve(max(end, self._bands.shape[1] * 3 // 2, 4096))
+        self._bands[:, self._count:end] = np.ascontiguousarray(signatures, np.uint16).view(np.uint64).T
         self._count = end
         self._digests.append(digests)
         self._empty.append(empty)
@@ -270,12 +274,13 @@ class Signatures:
         return self._count
 
     def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(digests, bands: BANDS rows of a uint64 per sample, empty flags)."""
         if len(self._digests) > 1:  # keep one array of each, so a second call costs nothing
             self._digests = [np.concatenate(self._digests)]
             self._empty = [np.concatenate(self._empty)]
         if not self._digests:
-            return np.zeros(0, np.uint64), np.zeros((0, NUM_PERM), np.uint16), np.zeros(0, bool)
-        return self._digests[0], self._rows[:self._count], self._empty[0]
+            return np.zeros(0, np.uint64), np.zeros((BANDS, 0), np.uint64), np.zeros(0, bool)
+        return self._digests[0], self._bands[:, :self._count], self._empty[0]
 
     def exact_firsts(self) -> np.ndarray:
         """For each sample, the index of the first sample with the same canonical content."""
@@ -297,17 +302,15 @@ class Signatures:
     def near_pairs(self, threshold: float, among: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(later, earlier, similarity) arrays of the candidate pairs among the indexes ``among``
         (sorted) whose estimated similarity reaches ``threshold``, ordered by later, then earlier."""
-        _, signatures, empty = self._joined()
+        _, bands, empty = self._joined()
         among = among[~empty[among]]
         none = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
         if len(among) < 2:
             return none
-        # A band's 4 16-bit values are 8 bytes side by side: one uint64 each, read in place.
-        bands = np.ascontiguousarray(signatures).view(np.uint64)
         later_parts, earlier_parts = [], []
-        # numpy sorts without the GIL: two threads group two bands at a time
+        # the sorts run without the GIL: two threads group two bands at a time
         with ThreadPoolExecutor(2) as threads:
-            grouped = threads.map(lambda band: _buckets(bands[among, band]), range(BANDS))
+            grouped = threads.map(lambda band: _buckets(bands[band][among]), range(BANDS))
             for order, bucket_start, shared in grouped:
                 # each sample in a shared bucket, with its few nearest predecessors there and the
                 # bucket's first member
@@ -321,13 +324,15 @@ class Signatures:
         later, earlier = np.concatenate(later_parts), np.concatenate(earlier_parts)
         if not len(later):
             return none
-        total = np.int64(len(signatures))
+        total = np.int64(bands.shape[1])
         pairs = np.unique(later.astype(np.int64) * total + earlier)  # each pair once, in index order
         later, earlier = pairs // total, pairs % total
         similarity = np.empty(len(pairs))
-        for chunk in range(0, len(pairs), 200_000):  # a chunk's rows side by side: 51 MB
+        for chunk in range(0, len(pairs), 200_000):  # a chunk's bands side by side: 26 MB
             a, b = later[chunk:chunk + 200_000], earlier[chunk:chunk + 200_000]
-            similarity[chunk:chunk + 200_000] = (signatures[a] == signatures[b]).mean(axis=1)
+            differ = np.ascontiguousarray(bands[:, a] ^ bands[:, b])  # a 16-bit value that agrees: a zero lane
+            agree = (differ.view(np.uint16).reshape(BANDS, len(a), ROWS) == 0).sum(axis=(0, 2))
+            similarity[chunk:chunk + 200_000] = agree / NUM_PERM
         keep = similarity >= threshold
         return later[keep], earlier[keep], similarity[keep]
 
