@@ -274,10 +274,14 @@ class Signatures:
 
     def add_signed(self, digests: np.ndarray, signatures: np.ndarray, empty: np.ndarray) -> None:
         """Add samples' digests, signatures (one row of NUM_PERM uint16 each) and empty flags."""
+        self.add_bands(digests, np.ascontiguousarray(signatures, np.uint16).view(np.uint64).T, empty)
+
+    def add_bands(self, digests: np.ndarray, bands: np.ndarray, empty: np.ndarray) -> None:
+        """``add_signed`` with the signatures band by band (BANDS rows of a uint64 per sample)."""
         end = self._count + len(digests)
         if end > self._bands.shape[1]:
             self.reserve(max(end, self._bands.shape[1] * 3 // 2, 4096))
-        self._bands[:, self._count:end] = np.ascontiguousarray(signatures, np.uint16).view(np.uint64).T
+        self._bands[:, self._count:end] = bands
         self._count = end
         self._digests.append(digests)
         self._empty.append(empty)
@@ -528,14 +532,20 @@ class _Signed(NamedTuple):
     indexes: np.ndarray  # record index of each sample
     lines: np.ndarray  # line each sample starts on
     digests: np.ndarray
-    signatures: np.ndarray
+    bands: np.ndarray  # the signatures band by band (BANDS rows of a uint64 per sample), as Signatures keeps them
     empty: np.ndarray
     first: int = 0  # the file's index of the run's first record
     span: tuple[int, int] | None = None  # a worker's range: its bytes in the file
     # when every line of that range is one record ending in a plain LF: each record's size with
     # its LF, so that runs of kept records can be copied as they are
     sizes: np.ndarray | None = None
-    saved: str | None = None  # where a worker left the arrays (see _sign_range)
+    saved: _Saved | None = None  # where a worker left the arrays (see _sign_range)
+
+
+class _Saved(NamedTuple):
+    path: str
+    samples: int
+    sizes: bool  # whether the record sizes follow the other arrays
 
 
 def _sign_records(records: list, choice) -> _Signed:
@@ -551,32 +561,46 @@ def _sign_records(records: list, choice) -> _Signed:
     # digest() and sample_text() over the batch by map: no Python frame per record for the loop
     digests = np.fromiter(map(xxhash.xxh3_64_intdigest, map(content_key, samples)), np.uint64, len(samples))
     signatures, empty = sign(list(map(sample_text, samples)))
-    return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64), digests, signatures,
-                   empty)
+    return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64), digests,
+                   np.ascontiguousarray(signatures.view(np.uint64).T), empty)
 
 
-_ARRAYS = ("indexes", "lines", "digests", "signatures", "empty", "sizes")
+# a worker's arrays, in the order it saves them: (name, type, per sample or per record)
+_ARRAYS = (("indexes", np.int64, 1), ("lines", np.int64, 1), ("digests", np.uint64, 1), ("empty", bool, 1),
+           ("bands", np.uint64, BANDS), ("sizes", np.int64, 0))
 
 
 def _sign_range(job: tuple[str, int, int, str | None, str]) -> _Signed:
     """Sign the JSON Lines in bytes [start, end) of a file (a worker's share), numbered from
-    line 1 and record 0 of the range. Its arrays are saved in the folder ``job[4]``, named in
-    ``saved``: a pipe moves a megabyte in 64 KB pieces, each a system call and a wake-up (3 ms of
-    the main process's time a megabyte, measured here), a file in one write."""
+    line 1 and record 0 of the range. Its arrays are saved, raw and one after another, in a file
+    of the folder ``job[4]`` named in ``saved``: a pipe moves a megabyte in 64 KB pieces, each a
+    system call and a wake-up (3 ms of the main process's time a megabyte, measured here), a
+    file in one write (and numpy's npz would add a zip's checksums)."""
     signed = _sign_range_here(job[:4])
-    handle, saved = tempfile.mkstemp(suffix=".npz", dir=job[4])
+    handle, path = tempfile.mkstemp(suffix=".bin", dir=job[4])
     with os.fdopen(handle, "wb") as out:
-        np.savez(out, **{name: getattr(signed, name) for name in _ARRAYS if getattr(signed, name) is not None})
-    return signed._replace(saved=saved, **dict.fromkeys(_ARRAYS))
+        for name, _, _ in _ARRAYS:
+            if getattr(signed, name) is not None:
+                out.write(np.ascontiguousarray(getattr(signed, name)).data)
+    saved = _Saved(path, len(signed.indexes), signed.sizes is not None)
+    return signed._replace(saved=saved, **{name: None for name, _, _ in _ARRAYS})
 
 
 def _restored(signed: _Signed) -> _Signed:
     """A range signed by a worker, with its arrays read back (and their file removed)."""
-    path = signed.saved
-    with np.load(path) as arrays:
-        signed = signed._replace(saved=None, **{name: arrays[name] for name in arrays.files})
-    os.unlink(path)
-    return signed
+    saved = signed.saved
+    arrays = {}
+    with open(saved.path, "rb") as f:
+        for name, kind, per_sample in _ARRAYS:
+            if name == "sizes" and not saved.sizes:
+                continue
+            count = per_sample * saved.samples if per_sample else signed.records
+            arrays[name] = np.fromfile(f, kind, count)
+            if len(arrays[name]) != count:
+                raise DataforgeError(f"{saved.path}: a worker's results were cut short (is the disk full?)")
+    os.unlink(saved.path)
+    arrays["bands"] = arrays["bands"].reshape(BANDS, saved.samples)
+    return signed._replace(saved=None, **arrays)
 
 
 def _sign_range_here(job: tuple[str, int, int, str | None]) -> _Signed:
@@ -670,11 +694,11 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
                         signatures.reserve(len(signed.indexes) * total // max(span, 1) * 5 // 4 + 4096)
                     result.records += signed.records
                     result.unreadable += signed.records - len(signed.indexes)
-                    signatures.add_signed(signed.digests, signed.signatures, signed.empty)
+                    signatures.add_bands(signed.digests, signed.bands, signed.empty)
                     where.append((np.full(len(signed.indexes), number, np.int32), signed.indexes, signed.lines))
                     if signed.span is not None:
                         ranges[number].append(signed._replace(indexes=None, lines=None, digests=None,
-                                                              signatures=None, empty=None))
+                                                              bands=None, empty=None))
     finally:
         if pool is not None:
             pool.terminate()
