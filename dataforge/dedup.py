@@ -18,9 +18,8 @@ sample. Near repeats are found with MinHash and banded LSH:
 - Banding: 16 bands of 4 values; samples agreeing on a whole band are candidates (pairs at
   similarity 0.8 become candidates with odds above 0.999, at 0.5 about 0.64, at 0.3 about 0.12).
   Bands are grouped with one sort per band (``_buckets``: a radix sort in the compiled
-  speedups, numpy's sort without them), not with rensa's own LSH
-  index, which keeps about 140 bytes per sample and band (2.2 GB for a million samples with 16
-  bands, measured).
+  speedups, numpy's sort without them), not with rensa's own LSH index, which keeps about 140
+  bytes per sample and band (2.2 GB for a million samples with 16 bands, measured).
 - A candidate pair is a repeat when its estimated Jaccard similarity (the share of the 64 values
   that agree; standard error 0.05 at 0.8) reaches the threshold (0.8 by default); that estimate
   is the reported similarity.
