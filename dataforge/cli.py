@@ -183,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `dataforge lint ... | head`: the reader has seen enough
         sys.stderr.close()
         return ExitCode.OK
+    except OSError as exc:  # a full disk, a file taken away mid-run: what the system said, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dataforge: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.USAGE
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -161,7 +161,7 @@ def _text_features_py(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _text_features_c(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     global _CLASS_BYTES
-    if _CLASS_BYTES is None:  # made once: this runs for every thousand texts
+    if _CLASS_BYTES is None:  # made once: this runs for every 512 texts
         # flag 4: a code point that str.lower changes; a text without one is read as it is
         changes = np.fromiter((chr(c).lower() != chr(c) for c in range(0x10000)), bool, 0x10000)
         _CLASS_BYTES = (_classes() | (changes.astype(np.uint8) << 2)).tobytes()
@@ -304,7 +304,7 @@ class Signatures:
         firsts = np.arange(len(digests))
         if len(digests) < 2:
             return firsts
-        order, start, shared = _buckets(digests)  # one sort, as for a band (np.unique takes twice as long)
+        order, start, shared = _buckets(digests)  # one sort, as for a band: a quarter of np.unique's time
         later, first = order[shared], order[start]
         firsts[later] = first
         odd = digests[later] != digests[first]
@@ -727,7 +727,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
             writer.close()
         result.outputs.append(target)
     with atomic_writer(report) as w:
-        w.write("".join(result.repeats.report_lines()).encode("utf-8", "surrogatepass"))
+        w.write("".join(result.repeats.report_lines()).encode())
     result.report = report
     return result
 

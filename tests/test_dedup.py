@@ -308,3 +308,27 @@ def test_the_compiled_radix_sort_equals_a_stable_sort_of_the_high_bits():
             high = values >> np.uint64(low) if low < 64 else np.zeros(n, np.uint64)
             got = np.frombuffer(compiled.sort_by_high_bits(values, low), np.uint64)
             assert np.array_equal(got, values[np.argsort(high, kind="stable")]), (n, low)
+
+
+def test_a_full_disk_leaves_no_output_and_says_so(tmp_path, run_line, monkeypatch):
+    import errno
+    import os
+
+    import pytest
+
+    from dataforge import dedup
+    from dataforge.jsonio.layout import RecordWriter
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    src = write_jsonl(tmp_path / "in.jsonl", [{"instruction": "q", "input": "", "output": t} for t in _distinct(50, 1)])
+    out = tmp_path / "out.jsonl"
+    with monkeypatch.context() as m:  # one process: records written through the record writer
+        m.setattr(RecordWriter, "write_texts", full)
+        result = run_line(f"dataforge dedup {src} -o {out}")
+    assert result.exit_code == 2 and "No space left on device" in result.stderr and "Traceback" not in result.stderr
+    monkeypatch.setattr(dedup, "_write_at", full)  # worker processes: ranges written at their offsets
+    with pytest.raises(OSError):
+        dedup.dedup_files([str(src)], out, jobs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no output, no report, no temporary file
