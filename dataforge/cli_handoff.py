@@ -50,6 +50,9 @@ def add_parsers(sub, at_least) -> None:
     dedup.add_argument("--exact-only", action="store_true", help="only exact repeats of the canonical sample")
     dedup.add_argument("--report", metavar="FILE", help="JSON Lines report (default: beside OUT)")
     dedup.add_argument("--force", action="store_true", help="replace outputs that exist")
+    dedup.add_argument("--jobs", "-j", type=at_least(0), default=0,
+                       help="processes for JSON Lines files (default: every core from 32 MB of JSON Lines up, "
+                            "else 1)")
 
     split = sub.add_parser("split", help="train/eval split with no exact or near repeat across it")
     split.add_argument("paths", nargs="+", metavar="DATA")
@@ -72,6 +75,9 @@ def add_parsers(sub, at_least) -> None:
     stats.add_argument("--json", action="store_true", help="print the figures as JSON")
     stats.add_argument("--html", metavar="FILE", help="write a report page with plots")
     stats.add_argument("--png", metavar="FILE", help="write the plots as a PNG")
+    stats.add_argument("--jobs", "-j", type=at_least(0), default=0,
+                       help="processes for JSON Lines files (default: every core from 32 MB of JSON Lines up, "
+                            "else 1)")
 
 
 def _share(text: str) -> float:
@@ -176,7 +182,7 @@ def dedup(args: argparse.Namespace) -> int:
     from dataforge.dedup import dedup_files
 
     result = dedup_files(args.paths, args.output, threshold=args.threshold, near=not args.exact_only,
-                         report=args.report, force=args.force)
+                         report=args.report, force=args.force, jobs=args.jobs)
     kinds = result.repeats.kinds()
     for repeat, gone, first in result.repeats[:20]:
         print(f"  {gone.file}:{gone.line}: record {gone.record} repeats {first.file}:{first.line} "
@@ -253,7 +259,8 @@ def stats(args: argparse.Namespace) -> int:
             fmt_name = first.meta["format"] if first else None
         masking = MaskingSession.create(args.tokenizer, args.template, fmt_name, args.trust_remote_code,
                                         EncodeOptions(max_len=args.max_len))
-    figures = file_figures(args.paths, masking, masking.tokenizer.name if masking else "", args.token_sample)
+    figures = file_figures(args.paths, masking, masking.tokenizer.name if masking else "", args.token_sample,
+                           jobs=args.jobs)
     if args.json:
         print(json.dumps(figures.as_dict(), ensure_ascii=False, indent=2))
     else:

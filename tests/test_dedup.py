@@ -86,6 +86,8 @@ def test_one_file_keeps_its_bytes_and_unreadable_records(tmp_path, run_line):
     assert [json.loads(line)["kind"] for line in report] == ["near"]
     exact = run_line(f"dataforge dedup {src} -o {tmp_path / 'exact.jsonl'} --exact-only")
     assert "removed 0 exact and 0 near" in exact.stderr
+    two = run_line(f"dataforge dedup {src} -o {tmp_path / 'two.jsonl'} -j 2")  # in two worker processes
+    assert two.exit_code == 0 and (tmp_path / "two.jsonl").read_bytes() == out.read_bytes()
 
 
 def test_the_report_is_json_whatever_the_files_are_named(tmp_path):

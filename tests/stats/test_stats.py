@@ -85,3 +85,10 @@ def test_json_output(run_line):
     figures = json.loads(result.stdout)
     assert figures["samples"] == 3 and figures["formats"] == {"alpaca": 3}
     assert set(figures["characters"]) == {"min", "p50", "p90", "p99", "max", "mean"}
+
+
+def test_worker_processes_give_the_same_figures(run_line):
+    one = run_line(f"dataforge stats {DATASETS / 'alpaca.jsonl'} {DATASETS / 'sharegpt.jsonl'} --json -j 1")
+    two = run_line(f"dataforge stats {DATASETS / 'alpaca.jsonl'} {DATASETS / 'sharegpt.jsonl'} --json -j 2")
+    assert one.exit_code == two.exit_code == 0, one.stderr + two.stderr
+    assert json.loads(one.stdout) == json.loads(two.stdout) and json.loads(one.stdout)["samples"] > 3
