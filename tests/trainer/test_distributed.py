@@ -1,6 +1,7 @@
 """DeepSpeed and several processes, on CPU: ZeRO 0 and 3 lower the loss, ZeRO-3 saves weights and
-adapters that reload as the trained model, two data-parallel processes give the weights one
-process gives with gradient accumulation 2, and packing gives the padded batch's loss.
+adapters that reload as the trained model, a stopped DeepSpeed run resumes to the weights of one
+never stopped, and two data-parallel processes give the weights one process gives with gradient
+accumulation 2.
 
 Every DeepSpeed run is its own process (`dataforge train`, or a short script calling `train`):
 DeepSpeed and accelerate keep process-wide state (the process group, the ZeRO-3 flag that
@@ -140,6 +141,44 @@ def test_two_processes_match_one_with_accumulation(tmp_path, stage):
     # the update was not nothing: the runs moved away from the same starting loss
     assert _losses(tmp_path / "one")[0] == pytest.approx(_losses(tmp_path / "two")[0], rel=1e-5)
     assert _losses(tmp_path / "one")[-1] != _losses(tmp_path / "one")[0]
+
+
+# Runs in a fresh process: trains until the first checkpoint is saved, then stops, as a run that
+# was stopped would; running `dataforge train` again on the same config resumes it.
+_STOP_AT_CHECKPOINT = textwrap.dedent("""
+    import sys
+    from transformers import TrainerCallback
+    from dataforge.trainer.config import load_config
+    from dataforge.trainer.run import train
+
+    class StopAtCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            control.should_training_stop = True
+
+    train(load_config(sys.argv[1]), callbacks=[StopAtCheckpoint()])
+""")
+
+
+@pytest.mark.parametrize("stage", ["zero0", "zero3"])
+def test_a_stopped_deepspeed_run_resumes_to_the_same_weights(tmp_path, stage):
+    """DeepSpeed keeps its own checkpoints (ZeRO's pieces of the weights and optimizer state):
+    a run stopped at its checkpoint and started again ends with the weights of a run that was
+    never stopped."""
+    _dataforge("train", str(_config(tmp_path, "whole", deepspeed=stage, save_steps=4)))
+    stopped = _config(tmp_path, "stopped", deepspeed=stage, save_steps=4)
+    result = subprocess.run([sys.executable, "-c", _STOP_AT_CHECKPOINT, str(stopped)], capture_output=True,
+                            text=True, cwd=REPO, env=QUIET, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert (tmp_path / "stopped" / "checkpoints" / "checkpoint-4").is_dir()
+    assert not (tmp_path / "stopped" / "model").exists()
+    resumed = _dataforge("train", str(stopped))
+    assert "resuming from the last checkpoint" in resumed.stdout + resumed.stderr
+    whole, again = _weights(tmp_path / "whole" / "model"), _weights(tmp_path / "stopped" / "model")
+    assert whole.keys() == again.keys()
+    for name in whole:
+        assert torch.allclose(whole[name], again[name], atol=1e-6), name
+    log = [json.loads(line) for line in (tmp_path / "stopped" / "log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in log if "loss" in x] == list(range(1, 9))  # steps 5-8 after 1-4, none again
 
 
 def test_deepspeed_config_errors_are_plain(tmp_path, run_line):
