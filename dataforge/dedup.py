@@ -542,6 +542,15 @@ class _Signed(NamedTuple):
     saved: _Saved | None = None  # where a worker left the arrays (see _sign_range)
 
 
+class _Range(NamedTuple):
+    """A worker's range of a JSON Lines file, as writing the kept records needs it."""
+
+    span: tuple[int, int]  # its bytes in the file
+    first: int  # the file's index of its first record
+    records: int
+    sizes: np.ndarray | None  # see _Signed.sizes
+
+
 class _Saved(NamedTuple):
     path: str
     samples: int
@@ -679,7 +688,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     result = DedupResult()
     signatures = Signatures()
     where: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per signed run: file, record, line
-    ranges: list[list[_Signed]] = [[] for _ in files]  # the workers' ranges of each file, in order
+    ranges: list[list[_Range]] = [[] for _ in files]  # the workers' ranges of each file, in order
     jobs = jobs or auto_jobs([f for f in files if is_json_lines(f)])
     total = sum(f.stat().st_size for f in files)
     pool = _pool(jobs) if jobs > 1 else None
@@ -697,8 +706,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
                     signatures.add_bands(signed.digests, signed.bands, signed.empty)
                     where.append((np.full(len(signed.indexes), number, np.int32), signed.indexes, signed.lines))
                     if signed.span is not None:
-                        ranges[number].append(signed._replace(indexes=None, lines=None, digests=None,
-                                                              bands=None, empty=None))
+                        ranges[number].append(_Range(signed.span, signed.first, signed.records, signed.sizes))
     finally:
         if pool is not None:
             pool.terminate()
@@ -732,7 +740,7 @@ def dedup_files(paths: Sequence[str], out: str | Path, threshold: float = THRESH
     return result
 
 
-def _write_ranges(f, writer, ranges: list[_Signed], drop: set[int]) -> int:
+def _write_ranges(f, writer, ranges: list[_Range], drop: set[int]) -> int:
     """Write the records of the workers' ranges of the open JSON Lines file ``f`` but ``drop``, as
     ``RecordWriter.write_texts`` would; the number written.
 
@@ -745,31 +753,31 @@ def _write_ranges(f, writer, ranges: list[_Signed], drop: set[int]) -> int:
     dropped = np.array(sorted(drop), np.int64)
     writer.f.flush()
     at = writer.f.tell()
-    placed: list[tuple[int, _Signed, list[tuple[int, int]] | None]] = []  # (output offset, range, kept runs)
+    placed: list[tuple[int, _Range, list[tuple[int, int]] | None]] = []  # (output offset, range, kept runs)
     written = 0
-    for signed in ranges:
-        start, end = signed.span
-        low, high = np.searchsorted(dropped, [signed.first, signed.first + signed.records])
-        gone = dropped[low:high] - signed.first
-        written += signed.records - len(gone)
-        if signed.sizes is None:
-            placed.append((at, signed, None))
-            at += len(_kept_lines(f, signed, drop))  # read again when written: one range in memory at a time
+    for part in ranges:
+        start, end = part.span
+        low, high = np.searchsorted(dropped, [part.first, part.first + part.records])
+        gone = dropped[low:high] - part.first
+        written += part.records - len(gone)
+        if part.sizes is None:
+            placed.append((at, part, None))
+            at += len(_kept_lines(f, part, drop))  # read again when written: one range in memory at a time
             continue
-        offsets = np.concatenate(([0], np.cumsum(signed.sizes)))
+        offsets = np.concatenate(([0], np.cumsum(part.sizes)))
         run_starts = np.concatenate(([0], offsets[gone + 1]))
         run_ends = np.concatenate((offsets[gone], [end - start]))
         keep = run_ends > run_starts
-        placed.append((at, signed, list(zip(run_starts[keep].tolist(), run_ends[keep].tolist()))))
-        at += (end - start) - int(signed.sizes[gone].sum())
+        placed.append((at, part, list(zip(run_starts[keep].tolist(), run_ends[keep].tolist()))))
+        at += (end - start) - int(part.sizes[gone].sum())
     source, out = f.fileno(), writer.f.fileno()
 
-    def place(job: tuple[int, _Signed, list[tuple[int, int]] | None]) -> None:
-        offset, signed, runs = job
+    def place(job: tuple[int, _Range, list[tuple[int, int]] | None]) -> None:
+        offset, part, runs = job
         if runs is None:
-            _write_at(out, [_kept_lines(f, signed, drop)], offset)
+            _write_at(out, [_kept_lines(f, part, drop)], offset)
             return
-        start, end = signed.span
+        start, end = part.span
         data = memoryview(os.pread(source, end - start, start))
         if len(data) != end - start:
             raise DataforgeError(f"{f.name}: the file changed while dedup read it")
@@ -784,12 +792,12 @@ def _write_ranges(f, writer, ranges: list[_Signed], drop: set[int]) -> int:
     return written
 
 
-def _kept_lines(f, signed: _Signed, drop: set[int]) -> bytes:
+def _kept_lines(f, part: _Range, drop: set[int]) -> bytes:
     """The kept records of a range that is not plain LF-ended lines, each ending in an LF."""
     from dataforge.jsonio.stream import jsonl_records
 
-    start, end = signed.span
-    records, _ = jsonl_records(os.pread(f.fileno(), end - start, start), signed.first)
+    start, end = part.span
+    records, _ = jsonl_records(os.pread(f.fileno(), end - start, start), part.first)
     texts = [rec.text for rec in records if rec.index not in drop]
     return b"\n".join(texts) + b"\n" if texts else b""
 
