@@ -34,6 +34,15 @@ async def settle(pilot, app):
     await pilot.pause(0.05)
 
 
+async def export_to(pilot, app, path, target: str | None = None) -> None:
+    """On the Export tab, set the path (and the format or trainer target) and press Export."""
+    if target is not None:
+        app.query_one("#export-format").value = target
+    app.query_one("#export-path").value = str(path)
+    await pilot.press("5", "x")
+    await pilot.pause()
+
+
 async def type_output(pilot, app, output: str) -> None:
     """In the edit screen, set the record's `output` field as if typed, and let validation run."""
     editor = app.screen.query_one("TextArea")
@@ -136,10 +145,7 @@ async def test_export_writes_accepted_samples_and_a_report(workspace):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("a", "a", "r", "a")
-        app.query_one("#export-format").value = "sharegpt"
-        app.query_one("#export-path").value = str(out)
-        await pilot.press("5", "x")
-        await pilot.pause()
+        await export_to(pilot, app, out, "sharegpt")
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 3 and all(r["conversations"][0]["from"] == "human" for r in records)
     report = json.loads(out.with_name(out.name + ".report.json").read_text(encoding="utf-8"))
@@ -155,10 +161,7 @@ async def test_export_tab_hands_accepted_samples_to_llamafactory(workspace):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("a", "a", "r", "a")
-        app.query_one("#export-format").value = "to:llamafactory"
-        app.query_one("#export-path").value = str(out)
-        await pilot.press("5", "x")
-        await pilot.pause()
+        await export_to(pilot, app, out, "to:llamafactory")
         shown = str(app.query_one("#export-report").render())
     entries = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
     assert entries["returns_policy_zh"]["formatting"] == "sharegpt"
@@ -347,9 +350,7 @@ async def test_export_asks_before_replacing_a_file(workspace):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         await pilot.press("a")
-        app.query_one("#export-path").value = str(out)
-        await pilot.press("5", "x")
-        await pilot.pause()
+        await export_to(pilot, app, out)
         await pilot.press("n")
         await pilot.pause()
         assert out.read_text() == "my own file\n"
@@ -369,9 +370,7 @@ async def test_export_onto_the_dataset_or_a_folder_is_refused(workspace):
         await settle(pilot, app)
         await pilot.press("a")
         for target, message in ((data, "is one of the inputs"), (workspace, "is a folder")):
-            app.query_one("#export-path").value = str(target)
-            await pilot.press("5", "x")
-            await pilot.pause()
+            await export_to(pilot, app, target)
             if app.screen.__class__.__name__ == "ConfirmScreen":
                 await pilot.press("y")
                 await pilot.pause()
