@@ -20,19 +20,13 @@ from textual.widgets import Input, Select, Static
 from dataforge.jsonio.stream import UNPARSED
 from dataforge.review.session import Filter, ReviewSession
 from dataforge.review.store import ACCEPTED, REJECTED
+from dataforge.tui.panes import choose_first
 from dataforge.tui.sample_list import SampleList
 from dataforge.tui.screens import AskScreen, EditScreen
 
 ROLE_STYLES = {"system": "magenta", "user": "cyan", "assistant": "green", "tool_call": "yellow",
                "observation": "blue"}
 STATUS_CHOICES = ("pending", "accepted", "rejected", "has findings", "edited")
-
-
-def choose_first(options: list[tuple[str, str]], prompt: str, id: str) -> Select:
-    """A Select with its first option chosen; an empty one when there is none."""
-    if options:
-        return Select(options, prompt=prompt, id=id, allow_blank=False, value=options[0][1])
-    return Select(options, prompt=prompt, id=id)
 
 
 class ReviewPane(Vertical):

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
-from dataforge.tui.panes.review import choose_first
+from dataforge.tui.panes import choose_first
 
 TARGETS = ("chatglm3", "alpaca", "openai")
 
