@@ -229,6 +229,12 @@ class Repeat(NamedTuple):
     similarity: float  # 1.0 for exact repeats; the estimated Jaccard similarity for near ones
 
 
+def as_bands(signatures: np.ndarray) -> np.ndarray:
+    """Signatures (a row of NUM_PERM uint16 each) band by band: BANDS rows of one uint64 per
+    sample, a band's 4 values side by side in it (a transposed view, not a copy)."""
+    return np.ascontiguousarray(signatures, np.uint16).view(np.uint64).T
+
+
 def _plain_pages(size: int) -> np.ndarray:
     """``size`` zero bytes in memory of the system's ordinary pages.
 
@@ -274,7 +280,7 @@ class Signatures:
 
     def add_signed(self, digests: np.ndarray, signatures: np.ndarray, empty: np.ndarray) -> None:
         """Add samples' digests, signatures (one row of NUM_PERM uint16 each) and empty flags."""
-        self.add_bands(digests, np.ascontiguousarray(signatures, np.uint16).view(np.uint64).T, empty)
+        self.add_bands(digests, as_bands(signatures), empty)
 
     def add_bands(self, digests: np.ndarray, bands: np.ndarray, empty: np.ndarray) -> None:
         """``add_signed`` with the signatures band by band (BANDS rows of a uint64 per sample)."""
@@ -571,7 +577,7 @@ def _sign_records(records: list, choice) -> _Signed:
     digests = np.fromiter(map(xxhash.xxh3_64_intdigest, map(content_key, samples)), np.uint64, len(samples))
     signatures, empty = sign(list(map(sample_text, samples)))
     return _Signed(len(records), 0, np.array(indexes, np.int64), np.array(lines, np.int64), digests,
-                   np.ascontiguousarray(signatures.view(np.uint64).T), empty)
+                   as_bands(signatures), empty)
 
 
 # a worker's arrays, in the order it saves them: (name, type, per sample or per record)
@@ -616,13 +622,12 @@ def _sign_range_here(job: tuple[str, int, int, str | None]) -> _Signed:
     from dataforge.formats import get_format
     from dataforge.formats.choice import FormatChoice
     from dataforge.jsonio.stream import jsonl_records
+    from dataforge.lint.engine import relaxed_gc
 
     path, start, end, fmt_name = job
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
-    from dataforge.lint.engine import relaxed_gc
-
     records, newlines = jsonl_records(data)
     choice = FormatChoice(get_format(fmt_name) if fmt_name else None)
     with relaxed_gc():

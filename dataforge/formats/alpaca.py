@@ -43,7 +43,7 @@ class Alpaca(Format):
         if type(instruction) is not str or type(output) is not str or type(input_text) is not str \
                 or not raw.keys() <= self.keys:
             return None
-        turn = (f"{instruction}\n{input_text}" if input_text else instruction, output)  # join_instruction
+        turn = (join_instruction(instruction, input_text), output)
         data = ((instruction, input_text), None)
         history = raw.get("history")
         if history is None and "system" not in raw:  # the common record: one turn, nothing else
